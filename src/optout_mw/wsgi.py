@@ -1,0 +1,255 @@
+"""``OptOutWSGIMiddleware``: the PEP 3333 adapter (Flask, Django's WSGI handler, any app).
+
+Flask: ``app.wsgi_app = OptOutWSGIMiddleware(app.wsgi_app, config=...)``.
+
+Correct for everything PEP 3333 allows an application to do: ``start_response`` called late
+(generator apps), the ``write()`` callable, a second ``start_response`` with ``exc_info``,
+and ``close()``, which reaches the application's iterable exactly once whatever happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
+from .config import Mode, OptOutConfig
+from .decision import DECISION_KEY
+from .engine import Engine, EngineSource, StaticSource
+from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
+from .response import BODY_DIGEST_HEADERS, BodyPipeline, ResponsePlan, is_html, plan_response
+
+_Headers = list[tuple[str, str]]
+_DROP_ON_REWRITE = ("content-length", *BODY_DIGEST_HEADERS)
+
+
+class OptOutWSGIMiddleware:
+    """Reads the opt-out signals of every request, stores the :class:`Decision` under
+    ``environ["optout_mw.decision"]``, and enforces it on HTML responses.
+
+    :param app: the WSGI application to wrap (for Flask, ``app.wsgi_app``).
+    :param config: an :class:`OptOutConfig`, or a source of reloadable configuration.
+    :param clock: seconds since the epoch; replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        config: OptOutConfig | EngineSource,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self._source: EngineSource = (
+            StaticSource(config) if isinstance(config, OptOutConfig) else config
+        )
+        self._clock = clock
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        engine = self._source.engine()
+        gpc = environ.get("HTTP_SEC_GPC")
+        decision = engine.decider.decide(
+            () if gpc is None else (gpc,), environ.get("HTTP_COOKIE"), self._clock()
+        )
+        environ[DECISION_KEY] = decision
+        if engine.config.mode is Mode.OFF:
+            return self.app(environ, start_response)
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if engine.wants_rewrite(decision, path):
+            return _RewritingResponse(engine, environ, start_response, path).call(self.app, environ)
+        if engine.vary and engine.path_applies(path):
+            return self.app(environ, _vary_start_response(start_response, engine.vary))
+        return self.app(environ, start_response)
+
+
+def _add_vary(headers: _Headers, vary: tuple[str, ...]) -> None:
+    merged = merge_vary(get_all(headers, "vary"), vary)
+    if merged is not None:
+        set_header(headers, "vary", merged)
+
+
+def _vary_start_response(start_response: StartResponse, vary: tuple[str, ...]) -> StartResponse:
+    def start_response_with_vary(
+        status: str, headers: _Headers, exc_info: OptExcInfo | None = None
+    ) -> Write:
+        if is_html(get_header(headers, "content-type")):
+            headers = list(headers)
+            _add_vary(headers, vary)
+        return start_response(status, headers, exc_info)
+
+    return start_response_with_vary
+
+
+class _RewritingResponse:
+    """The iterable returned for an opted-out visitor's request.
+
+    The server's ``start_response`` is called only once the first output is ready, so a
+    body that arrives whole (its length equals the declared ``Content-Length``) gets its
+    new length; a streamed one loses the header.
+    """
+
+    def __init__(
+        self, engine: Engine, environ: WSGIEnviron, start_response: StartResponse, path: str
+    ) -> None:
+        self.engine = engine
+        self.method: str = environ.get("REQUEST_METHOD", "GET")
+        self.path = path
+        self.server_start_response = start_response
+        self.server_write: Write | None = None
+        self.plan: ResponsePlan | None = None
+        self.status = ""
+        self.headers: _Headers = []
+        self.pipeline: BodyPipeline | None = None
+        self.app_iter: Iterable[bytes] = ()
+        self.iterator: Iterator[bytes] | None = None
+        self.done = False
+        self.closed = False
+
+    def call(self, app: WSGIApp, environ: WSGIEnviron) -> Iterable[bytes]:
+        result = app(environ, self.start_response)
+        if self.plan is not None and not self.plan.rewrite:
+            # start_response came eagerly and there is nothing to rewrite: hand back the
+            # application's own iterable (keeps wsgi.file_wrapper and its close()).
+            return result
+        self.app_iter = result
+        return self
+
+    # -- start_response / write --------------------------------------------------------
+
+    def start_response(
+        self, status: str, headers: _Headers, exc_info: OptExcInfo | None = None
+    ) -> Write:
+        if exc_info is not None and exc_info[0] is not None:
+            try:
+                if self.server_write is not None:
+                    # Headers already went to the server: it raises if they were sent,
+                    # or replaces them; our pipeline starts again for the new response.
+                    self.pipeline = None
+                    if self._plan(status, headers).rewrite and self.engine.enforce:
+                        remove_headers(self.headers, ("content-length",))
+                    self.server_write = self.server_start_response(
+                        self.status, self.headers, exc_info
+                    )
+                    return self.write
+            finally:
+                exc_info = None
+        elif self.plan is not None:
+            raise AssertionError("start_response called a second time without exc_info")
+        self.pipeline = None
+        self._plan(status, headers)
+        assert self.plan is not None
+        if not self.plan.rewrite:
+            self._start_server(length=None)
+            assert self.server_write is not None
+            return self.server_write
+        if not self.engine.enforce:
+            self._start_server(length=None)  # report mode changes no byte: nothing to hold
+        return self.write
+
+    def _plan(self, status: str, headers: _Headers) -> ResponsePlan:
+        headers = list(headers)
+        try:
+            code = int(status[:3])
+        except ValueError:
+            code = 500
+        plan = plan_response(
+            method=self.method,
+            status=code,
+            content_type=get_header(headers, "content-type"),
+            content_encoding=get_header(headers, "content-encoding"),
+            wants_rewrite=True,
+        )
+        if plan.html and self.engine.vary:
+            _add_vary(headers, self.engine.vary)
+        if plan.skip_reason is not None:
+            self.engine.skipped(plan.skip_reason, self.path)
+        if plan.drop_length and self.engine.enforce:
+            remove_headers(headers, ("content-length",))
+        if plan.rewrite:
+            self.pipeline = self.engine.new_pipeline(plan, self.path)
+            if self.engine.enforce:
+                etag = get_header(headers, "etag")
+                if etag is not None:
+                    set_header(headers, "etag", weaken_etag(etag))
+                remove_headers(headers, BODY_DIGEST_HEADERS)
+        self.plan, self.status, self.headers = plan, status, headers
+        return plan
+
+    def _start_server(self, *, length: int | None) -> None:
+        if self.server_write is not None:
+            return
+        if self.pipeline is not None and self.engine.enforce:
+            remove_headers(self.headers, ("content-length",))
+            if length is not None:
+                self.headers.append(("Content-Length", str(length)))
+        self.server_write = self.server_start_response(self.status, self.headers)
+
+    def write(self, data: bytes) -> None:
+        if self.plan is None:
+            raise AssertionError("write() called before start_response()")
+        self._start_server(length=None)
+        assert self.server_write is not None
+        out = self.pipeline.feed(data) if self.pipeline is not None else data
+        if out:
+            self.server_write(out)
+
+    # -- the iterable -------------------------------------------------------------------
+
+    def __iter__(self) -> _RewritingResponse:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.done:
+            raise StopIteration
+        if self.iterator is None:
+            self.iterator = iter(self.app_iter)
+        try:
+            chunk = next(self.iterator)
+        except StopIteration:
+            self.done = True
+            return self._finish()
+        if self.plan is None:
+            raise AssertionError("the application returned a body before start_response()")
+        pipeline = self.pipeline
+        if pipeline is None:
+            self._start_server(length=None)
+            # After a whole-body rewrite, bytes beyond the declared length are dropped.
+            return b"" if self.plan.rewrite else chunk
+        if self.server_write is None:
+            declared = get_header(self.headers, "content-length")
+            if declared is not None and declared.strip() == str(len(chunk)):
+                # The whole declared body in one chunk: rewrite it now, send its new length.
+                out = pipeline.feed(chunk) + pipeline.close()
+                self._closed_pipeline(pipeline)
+                self._start_server(length=len(out))
+                return out
+            self._start_server(length=None)
+        return pipeline.feed(chunk)
+
+    def _finish(self) -> bytes:
+        if self.plan is None:
+            raise AssertionError("the application returned without calling start_response()")
+        pipeline = self.pipeline
+        if pipeline is None:
+            self._start_server(length=None)
+            raise StopIteration
+        out = pipeline.close()
+        self._closed_pipeline(pipeline)
+        self._start_server(length=len(out) if self.server_write is None else None)
+        if not out:
+            raise StopIteration
+        return out
+
+    def _closed_pipeline(self, pipeline: BodyPipeline) -> None:
+        self.pipeline = None
+        if pipeline.failed is not None:
+            self.engine.skipped(pipeline.failed, self.path)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close: Callable[[], Any] | None = getattr(self.app_iter, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from optout_mw import ConfigError, Mode, OptOutConfig, development_config
+
+KEY = "0123456789abcdef-secret"
+
+
+def problems(**kwargs: object) -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        OptOutConfig(**kwargs)  # type: ignore[arg-type]
+    return dict(info.value.problems)
+
+
+def test_secret_required_for_site_cookie() -> None:
+    found = problems()
+    assert "secret_keys" in found
+    assert "OPTOUT_SECRET_KEYS" in found["secret_keys"]
+
+
+def test_secret_not_required_when_site_cookie_off() -> None:
+    config = OptOutConfig(read_site_cookie=False)
+    assert config.secret_keys == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key", "fragment"),
+    [
+        pytest.param({"mode": "enforcing"}, "mode", "enforce, report, off", id="mode"),
+        pytest.param({"secret_keys": KEY}, "secret_keys", "single string", id="bare string"),
+        pytest.param({"secret_keys": ["short"]}, "secret_keys[0]", "16", id="short secret"),
+        pytest.param({"secret_keys": [KEY, ""]}, "secret_keys[1]", "non-empty", id="empty key"),
+        pytest.param({"secret_keys": [KEY], "read_gpc": "yes"}, "read_gpc", "true or false",
+                     id="bool"),
+        pytest.param({"secret_keys": [KEY], "choice_cookie_name": "a b"}, "choice_cookie_name",
+                     "cookie name", id="cookie name"),
+        pytest.param({"secret_keys": [KEY], "choice_cookie_max_age": 500 * 86400},
+                     "choice_cookie_max_age", "400 days", id="max age over cap"),
+        pytest.param({"secret_keys": [KEY], "exclude_paths": ["admin"]}, "exclude_paths[0]",
+                     "starting with '/'", id="relative path"),
+        pytest.param({"secret_keys": [KEY], "block_attr_prefix": "data-"}, None, None,
+                     id="valid prefix"),
+        pytest.param({"secret_keys": [KEY], "block_attr_prefix": "Data_"}, "block_attr_prefix",
+                     "ending in '-'", id="bad prefix"),
+        pytest.param({"secret_keys": [KEY], "max_pending": 10}, "max_pending", ">= 1024",
+                     id="tiny max_pending"),
+        pytest.param({"secret_keys": [KEY], "action": "delete"}, "action", "strip or block",
+                     id="action"),
+    ],
+)
+def test_invalid_values_name_the_key(
+    kwargs: dict[str, object], key: str | None, fragment: str | None
+) -> None:
+    if key is None:
+        OptOutConfig(**kwargs)  # type: ignore[arg-type]
+        return
+    found = problems(**kwargs)
+    assert key in found, found
+    assert fragment is not None and fragment in found[key]
+
+
+def test_every_problem_reported_at_once() -> None:
+    found = problems(mode="x", read_gpc="no", exclude_paths=["a"])
+    assert {"mode", "read_gpc", "exclude_paths[0]", "secret_keys"} <= set(found)
+
+
+def test_mode_string_coerced_and_frozen() -> None:
+    config = OptOutConfig(secret_keys=[KEY], mode="report")  # type: ignore[arg-type]
+    assert config.mode is Mode.REPORT
+    assert config.secret_keys == (KEY,)
+    with pytest.raises(AttributeError):
+        config.mode = Mode.OFF  # type: ignore[misc]
+
+
+def test_vary_follows_enabled_signals() -> None:
+    assert development_config().vary == ("Sec-GPC", "Cookie")
+    assert development_config(read_site_cookie=False, read_us_privacy=False,
+                              read_gpp=False).vary == ("Sec-GPC",)
+    assert development_config(read_gpc=False).vary == ("Cookie",)
+
+
+def test_replace_validates() -> None:
+    config = development_config()
+    assert config.replace(mode="off").mode is Mode.OFF
+    with pytest.raises(ConfigError):
+        config.replace(mode="nope")
+
+
+def test_unknown_preset_fails_at_construction() -> None:
+    with pytest.raises(ConfigError, match="presets"):
+        development_config(presets=["no-such-vendor"])
