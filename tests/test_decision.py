@@ -160,3 +160,28 @@ def test_get_decision_from_every_carrier() -> None:
 def test_get_decision_without_middleware_is_loud(carrier: object) -> None:
     with pytest.raises(MiddlewareNotInstalled, match="OptOutWSGIMiddleware"):
         get_decision(carrier)
+
+
+@pytest.mark.parametrize(
+    ("cookie", "sale_permitted"),
+    [
+        # usnat v2 from IABTechLab/iabgpp-java UsNatTest.java: SaleOptOut=1 ... opted out.
+        pytest.param("__gpp=DBABLA~CVVVkkkkkpFY.YA; __gpp_sid=7", False, id="usnat opted out"),
+        pytest.param("__gpp=DBABLA~CAAAVVVVAFBA.QA", True, id="usnat not applicable"),
+        pytest.param("__gpp=DBABLA~&&&", True, id="undecodable does not opt out"),
+        pytest.param("__gpp=DBABzw~1YYN~BVQqAAAAAgA; __gpp_sid=6", False, id="uspv1 in gpp"),
+    ],
+)
+def test_gpp_cookie(cookie: str, sale_permitted: bool) -> None:
+    d = decide(None, cookie)
+    assert d.sale_permitted is sale_permitted
+    assert d.signals[0].kind is SignalKind.GPP
+
+
+def test_gpp_undecodable_fails_closed_in_strict_mode() -> None:
+    assert not decide(None, "__gpp=DBABLA~&&&", strict=True).sale_permitted
+
+
+def test_gpp_cookie_names_configurable() -> None:
+    d = decide(None, "gpp=DBABLA~CVVVkkkkkpFY.YA", gpp_cookie="gpp")
+    assert not d.sale_permitted
