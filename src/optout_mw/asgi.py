@@ -14,8 +14,9 @@ from typing import Any
 from ._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from .config import Mode, OptOutConfig
 from .decision import DECISION_KEY, Decision
-from .engine import Engine, EngineSource, StaticSource
+from .engine import Engine, EngineSource, Observer, StaticSource
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
+from .metrics import Metrics
 from .response import BODY_DIGEST_HEADERS, BodyPipeline, is_html, plan_response
 
 #: ASGI extensions that would send a body around the middleware.
@@ -31,6 +32,7 @@ class OptOutASGIMiddleware:
     :param app: the ASGI application to wrap.
     :param config: an :class:`OptOutConfig`, or a source of reloadable configuration.
     :param clock: seconds since the epoch; replaceable in tests.
+    :param metrics: receives counters (see :mod:`optout_mw.metrics`); ``None`` counts nothing.
     """
 
     def __init__(
@@ -39,8 +41,10 @@ class OptOutASGIMiddleware:
         *,
         config: OptOutConfig | EngineSource,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self._observer = Observer(metrics)
         self._source: EngineSource = (
             StaticSource(config) if isinstance(config, OptOutConfig) else config
         )
@@ -54,22 +58,32 @@ class OptOutASGIMiddleware:
         gpc: list[str] = []
         cookies: list[str] = []
         for name, value in scope["headers"]:
-            lowered = name.lower()
-            if lowered == b"cookie":
+            # Servers send lowercase names; the length test keeps odd casing cheap to accept.
+            size = len(name)
+            if size == 6 and (name == b"cookie" or name.lower() == b"cookie"):
                 cookies.append(value.decode("latin-1"))
-            elif lowered == b"sec-gpc":
+            elif size == 7 and (name == b"sec-gpc" or name.lower() == b"sec-gpc"):
                 gpc.append(value.decode("latin-1"))
-        decision = engine.decider.decide(gpc, "; ".join(cookies) if cookies else None,
-                                         self._clock())
+        now = self._clock()
+        decision = engine.decider.decide(gpc, "; ".join(cookies) if cookies else None, now)
         _annotate(scope, decision)
+        observer = self._observer
+        observer.decision(decision)
+        path: str = scope.get("path", "")
+        surface = engine.surface
+        if surface.handles(path):
+            await _serve_endpoint(engine, scope, receive, send, decision, now, observer)
+            return
         if engine.config.mode is Mode.OFF:
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        set_cookies = surface.response_cookies(decision, now)
         if engine.wants_rewrite(decision, path):
-            await _Responder(engine, scope, path).run(self.app, receive, send)
-        elif engine.vary and engine.path_applies(path):
-            await self.app(scope, receive, _vary_sender(send, engine.vary))
+            responder = _Responder(engine, scope, path, decision, set_cookies, observer)
+            await responder.run(self.app, receive, send)
+        elif set_cookies or (engine.vary and engine.path_applies(path)):
+            vary = engine.vary if engine.path_applies(path) else ()
+            await self.app(scope, receive, _html_header_sender(send, vary, set_cookies))
         else:
             await self.app(scope, receive, send)
 
@@ -88,29 +102,122 @@ def _add_vary(headers: RawHeaders, vary: tuple[str, ...]) -> None:
         set_header(headers, b"vary", merged.encode("latin-1"))
 
 
-def _vary_sender(send: Send, vary: tuple[str, ...]) -> Send:
-    async def send_with_vary(message: Message) -> None:
+def _add_cookies(headers: RawHeaders, set_cookies: list[str]) -> None:
+    headers.extend((b"set-cookie", value.encode("latin-1")) for value in set_cookies)
+
+
+def _html_header_sender(send: Send, vary: tuple[str, ...], set_cookies: list[str]) -> Send:
+    """Adds ``Vary`` (and any write-back cookies) to HTML responses; touches nothing else."""
+
+    async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = message.get("headers", ())
             content_type = get_header(headers, b"content-type")
-            if content_type is not None and is_html(content_type.decode("latin-1")):
+            if is_html(content_type):
                 edited = list(headers)
                 _add_vary(edited, vary)
+                _add_cookies(edited, set_cookies)
                 message = {**message, "headers": edited}
         await send(message)
 
-    return send_with_vary
+    return send_with_headers
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
+    """The request body, reading at most ``limit + 1`` bytes; ``None`` on disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if message["type"] != "http.request":
+            continue
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+async def _serve_endpoint(
+    engine: Engine,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    decision: Decision,
+    now: float,
+    observer: Observer,
+) -> None:
+    from .endpoints import EndpointRequest
+
+    surface = engine.surface
+    method: str = scope.get("method", "GET")
+    path: str = scope.get("path", "")
+    body, too_large = b"", False
+    if surface.wants_body(method, path):
+        read = await _read_body(receive, engine.config.max_form_bytes)
+        if read is None:
+            return
+        body, too_large = read
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            headers[name] += ("; " if name == "cookie" else ", ") + value
+        else:
+            headers[name] = value
+    request = EndpointRequest(
+        method=method.upper(),
+        path=path,
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        body_too_large=too_large,
+        scheme=scope.get("scheme", "http"),
+    )
+    response = surface.handle(request, decision, now)
+    if response.event is not None:
+        observer.choice(response.event.kind)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+            ],
+        }
+    )
+    await send({"type": "http.response.body",
+                "body": b"" if method == "HEAD" else response.body})
 
 
 class _Responder:
     """Per-request state for a response that may be rewritten."""
 
-    __slots__ = ("engine", "held", "path", "pipeline", "scope", "send", "started")
+    __slots__ = (
+        "decision", "engine", "held", "observer", "path", "pipeline", "scope", "send",
+        "set_cookies", "started",
+    )
 
-    def __init__(self, engine: Engine, scope: Scope, path: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        scope: Scope,
+        path: str,
+        decision: Decision,
+        set_cookies: list[str],
+        observer: Observer,
+    ) -> None:
         self.engine = engine
+        self.observer = observer
         self.scope = scope
         self.path = path
+        self.decision = decision
+        self.set_cookies = set_cookies
         self.held: Message | None = None
         self.pipeline: BodyPipeline | None = None
         self.started = False
@@ -152,17 +259,22 @@ class _Responder:
             content_encoding=encoding.decode("latin-1") if encoding is not None else None,
             wants_rewrite=True,
         )
-        if plan.html and self.engine.vary:
+        if plan.html:
             _add_vary(headers, self.engine.vary)
+            _add_cookies(headers, self.set_cookies)
         if plan.skip_reason is not None:
-            self.engine.skipped(plan.skip_reason, self.path)
+            self.observer.skipped(plan.skip_reason, self.path)
         if plan.drop_length and self.engine.enforce:
             remove_headers(headers, (b"content-length",))
         message = {**message, "headers": headers}
         if not plan.rewrite:
             await self.send(message)
             return
-        self.pipeline = self.engine.new_pipeline(plan, self.path)
+        csp = get_header(headers, b"content-security-policy")
+        self.pipeline = self.engine.new_pipeline(
+            plan, self.path, self.decision, csp.decode("latin-1") if csp is not None else None,
+            self.observer,
+        )
         if not self.engine.enforce:
             # Report mode changes no byte, so nothing needs holding.
             await self.send(message)
@@ -181,7 +293,7 @@ class _Responder:
             out += pipeline.close()
             self.pipeline = None
             if pipeline.failed is not None:
-                self.engine.skipped(pipeline.failed, self.path)
+                self.observer.skipped(pipeline.failed, self.path)
             if self.held is not None:
                 # The whole body came in one message: its new length is known.
                 set_header(self.held["headers"], b"content-length", str(len(out)).encode())

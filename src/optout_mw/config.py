@@ -7,7 +7,7 @@ Flask's ``app.config``) ends up here, so both adapters always see the same field
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -20,6 +20,7 @@ MAX_COOKIE_AGE = 400 * 24 * 3600
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _ATTR_PREFIX = re.compile(r"^[a-z][a-z0-9-]*-$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Mode(StrEnum):
@@ -90,6 +91,36 @@ class OptOutConfig:
     #: Refuse (``502``) instead of passing through an HTML response that should be rewritten
     #: but cannot be (unknown encoding, unsupported charset).
     refuse_unrewritable: bool = False
+
+    # --- the opt-out surface (pages and endpoints served by the middleware) ------------
+    #: The "Do Not Sell or Share My Personal Information" page and its POST handlers;
+    #: ``""`` switches it off.
+    optout_page_path: str = "/privacy/opt-out"
+    #: A file replacing the built-in page template (see docs/endpoints.md for variables).
+    optout_page_template: str | None = None
+    #: JSON status of the decision for client-side code; ``""`` switches it off.
+    status_path: str = "/privacy/status.json"
+    #: Serve ``/.well-known/gpc.json`` stating that the site honours GPC.
+    serve_gpc_json: bool = True
+    #: The ``lastUpdate`` date (``YYYY-MM-DD``) of ``gpc.json``; omitted when unset.
+    gpc_json_last_update: str | None = None
+    #: Largest form body accepted by the POST handlers, in bytes.
+    max_form_bytes: int = 8192
+
+    # --- writing the choice back for downstream vendors ---------------------------------
+    #: Set the ``usprivacy`` cookie on opt-out and for visitors sending GPC.
+    write_us_privacy: bool = False
+    #: Second character of the written US Privacy string: notice given (``Y``/``N``/``-``).
+    us_privacy_notice: str = "Y"
+    #: Fourth character: covered by the IAB Limited Service Provider Agreement.
+    us_privacy_lspa: str = "N"
+    #: Set the GPP cookies (``gpp_cookie``/``gpp_sid_cookie``) on opt-out and with GPC.
+    write_gpp: bool = False
+    #: Inject a tiny inline ``__uspapi``/``__gpp`` stub before the first script of
+    #: opted-out visitors' pages, answering from the server's decision.
+    inject_stubs: bool = False
+    #: Called with every :class:`~optout_mw.endpoints.ChoiceEvent` (opt-out, opt-in).
+    on_choice: Callable[[Any], None] | None = field(default=None, compare=False)
 
     _ruleset_cache: dict[str, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -174,6 +205,32 @@ class OptOutConfig:
             for index, item in enumerate(names if isinstance(names, tuple) else ()):
                 if not isinstance(item, str):
                     problems.append((f"{name}[{index}]", f"expected a name, got {item!r}"))
+        for name in ("optout_page_path", "status_path"):
+            value = raw[name]
+            if not isinstance(value, str) or (value and not value.startswith("/")):
+                problems.append((name, f"expected a path starting with '/' or '' (off), "
+                                 f"got {value!r}"))
+        for name in ("serve_gpc_json", "write_us_privacy", "write_gpp", "inject_stubs"):
+            if not isinstance(raw[name], bool):
+                problems.append((name, f"expected true or false, got {raw[name]!r}"))
+        last_update = raw["gpc_json_last_update"]
+        if last_update is not None and (
+            not isinstance(last_update, str) or not _DATE.match(last_update)
+        ):
+            problems.append(("gpc_json_last_update", f"expected a date YYYY-MM-DD, got "
+                             f"{last_update!r}"))
+        template = raw["optout_page_template"]
+        if template is not None and not isinstance(template, str):
+            problems.append(("optout_page_template", f"expected a file path, got {template!r}"))
+        for name in ("us_privacy_notice", "us_privacy_lspa"):
+            if raw[name] not in ("Y", "N", "-"):
+                problems.append((name, f"expected 'Y', 'N' or '-', got {raw[name]!r}"))
+        form = raw["max_form_bytes"]
+        if not isinstance(form, int) or isinstance(form, bool) or not 256 <= form <= 1 << 20:
+            problems.append(("max_form_bytes", f"expected bytes between 256 and 1048576, got "
+                             f"{form!r}"))
+        if raw["on_choice"] is not None and not callable(raw["on_choice"]):
+            problems.append(("on_choice", "expected a callable"))
         if not problems:
             # Build the rule set now so unknown preset names fail at start-up, not mid-request.
             try:

@@ -92,7 +92,7 @@ def twelve_months_after(moment: datetime) -> datetime:
 class Decider:
     """Precompiled per-configuration state for :func:`decide` (cookie scanner, signer)."""
 
-    __slots__ = ("codec", "config", "reader")
+    __slots__ = ("_cookie_cache", "_gpc_only", "_no_signal", "codec", "config", "reader")
 
     def __init__(self, config: OptOutConfig) -> None:
         self.config = config
@@ -109,21 +109,36 @@ class Decider:
             if config.read_site_cookie
             else None
         )
+        # Decisions are immutable and these two do not depend on the clock: share them.
+        self._no_signal = _conclude([], None, config, 0.0)
+        self._gpc_only = _conclude([GPC_ON], None, config, 0.0)
+        # A visitor's page load repeats one Cookie header across many requests.
+        self._cookie_cache: dict[str, dict[str, list[str]]] = {}
 
     def decide(self, gpc_values: Iterable[str], cookie_header: str | None, now: float) -> Decision:
         """Decide from the ``Sec-GPC`` values and the (joined) ``Cookie`` header."""
         config = self.config
-        signals: list[Signal] = []
-        if config.read_gpc:
-            gpc = parse_gpc(gpc_values)
-            if gpc is not None:
-                signals.append(gpc)
-        stored: StoredChoice | None = None
-        if cookie_header and config.reads_cookies:
-            cookies = self.reader.read(cookie_header)
-            if cookies:
-                stored = self._read_cookies(cookies, signals, now)
+        gpc = parse_gpc(gpc_values) if config.read_gpc else None
+        cookies = self._cookies(cookie_header) if cookie_header and config.reads_cookies else None
+        if not cookies:
+            if gpc is None:
+                return self._no_signal
+            if gpc.verdict is Verdict.OPT_OUT:
+                return self._gpc_only
+        signals: list[Signal] = [] if gpc is None else [gpc]
+        stored = self._read_cookies(cookies, signals, now) if cookies else None
         return _conclude(signals, stored, config, now)
+
+    def _cookies(self, header: str) -> dict[str, list[str]]:
+        cache = self._cookie_cache
+        found = cache.get(header)
+        if found is None:
+            found = self.reader.read(header)
+            if len(header) <= _CACHEABLE_HEADER:
+                if len(cache) >= _CACHE_ENTRIES:
+                    cache.clear()  # bounded memory; simple and thread-safe under the GIL
+                cache[header] = found
+        return found
 
     def _read_cookies(
         self, cookies: Mapping[str, list[str]], signals: list[Signal], now: float
@@ -172,6 +187,10 @@ class Decider:
                                   f"choice cookie ignored: {_CHOICE_REASONS[failure]}"))
         return best
 
+
+_CACHE_ENTRIES = 1024
+_CACHEABLE_HEADER = 8192
+GPC_ON = Signal(SignalKind.GPC, Verdict.OPT_OUT, "Sec-GPC: 1")
 
 _CHOICE_REASONS = {
     ChoiceStatus.BAD_SIGNATURE: "bad signature",

@@ -12,22 +12,38 @@ from typing import Protocol
 
 from .config import Mode, OptOutConfig
 from .decision import Decider, Decision
+from .metrics import (
+    Metrics,
+    RateLimitedLog,
+    record_choice,
+    record_decision,
+    record_findings,
+    record_skip,
+)
 from .response import BodyPipeline, ResponsePlan, SkipReason
+from .rewrite import HTMLRewriter
 
 logger = logging.getLogger("optout_mw")
 
 
 class Engine:
-    __slots__ = ("_exclude", "_include", "config", "decider", "enforce", "ruleset", "vary")
+    __slots__ = (
+        "_exclude", "_include", "_transforms", "config", "decider", "enforce", "ruleset",
+        "surface", "vary",
+    )
 
     def __init__(self, config: OptOutConfig) -> None:
+        from .endpoints import Surface
+
         self.config = config
         self.decider = Decider(config)
         self.ruleset = config.ruleset
         self.vary = config.vary
         self.enforce = config.mode is Mode.ENFORCE
+        self.surface = Surface(config)
         self._include = config.include_paths
         self._exclude = config.exclude_paths
+        self._transforms = bool(self.ruleset) or (config.inject_stubs and self.enforce)
 
     def path_applies(self, path: str) -> bool:
         if self._exclude and path.startswith(self._exclude):
@@ -38,61 +54,91 @@ class Engine:
         """Whether this request's HTML responses go through the rewriter (or the reporter)."""
         return (
             not decision.sale_permitted
+            and self._transforms
             and self.config.mode is not Mode.OFF
-            and bool(self.ruleset)
             and self.path_applies(path)
         )
 
-    def new_pipeline(self, plan: ResponsePlan, path: str) -> BodyPipeline:
-        from .rewrite import HTMLRewriter
-
+    def new_pipeline(
+        self,
+        plan: ResponsePlan,
+        path: str,
+        decision: Decision,
+        csp: str | None,
+        observer: Observer,
+    ) -> BodyPipeline:
+        inject = self.surface.stub_script(decision, csp) if self.enforce else None
         rewriter = HTMLRewriter(
             self.ruleset,
             report_only=not self.enforce,
             attr_prefix=self.config.block_attr_prefix,
             max_pending=self.config.max_pending,
+            inject=inject,
         )
         return BodyPipeline(
-            _Observed(rewriter, path), encoding=plan.encoding, passthrough=not self.enforce
+            _Observed(rewriter, path, observer, not self.enforce),
+            encoding=plan.encoding,
+            passthrough=not self.enforce,
         )
+
+
+class Observer:
+    """The counters and rate-limited log of one middleware instance; survives reloads.
+
+    :param metrics: where counts go (:class:`~optout_mw.metrics.Counters`,
+        :class:`~optout_mw.metrics.PrometheusMetrics`, or your own); ``None`` counts nothing.
+    """
+
+    __slots__ = ("log", "metrics")
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+        self.log = RateLimitedLog(logger)
+
+    def decision(self, decision: Decision) -> None:
+        if self.metrics is not None:
+            record_decision(self.metrics, decision)
 
     def skipped(self, reason: SkipReason, path: str) -> None:
-        logger.warning(
-            "optout_mw: HTML response for an opted-out visitor passed through unchanged",
-            extra={"optout_reason": str(reason), "optout_path": path},
-        )
+        record_skip(self.metrics, reason, log=self.log, path=path)
 
-
-class _Rewriter(Protocol):
-    findings: list[object]
-    overflowed: bool
-
-    def feed(self, data: bytes) -> bytes: ...
-
-    def close(self) -> bytes: ...
+    def choice(self, kind: str) -> None:
+        record_choice(self.metrics, kind)
 
 
 class _Observed:
-    """Wraps the rewriter to log what it found or skipped when the body ends."""
+    """Wraps the rewriter to count and log what it found or skipped when the body ends."""
 
-    __slots__ = ("_path", "_rewriter")
+    __slots__ = ("_observer", "_path", "_report_only", "_rewriter")
 
-    def __init__(self, rewriter: _Rewriter, path: str) -> None:
+    def __init__(
+        self, rewriter: HTMLRewriter, path: str, observer: Observer, report_only: bool
+    ) -> None:
         self._rewriter = rewriter
         self._path = path
+        self._observer = observer
+        self._report_only = report_only
 
     def feed(self, data: bytes) -> bytes:
-        return self._rewriter.feed(data)
+        out = self._rewriter.feed(data)
+        if self._rewriter.findings:
+            self._drain()
+        return out
+
+    def _drain(self) -> None:
+        # Findings are counted as they come and dropped, so a page with thousands of
+        # trackers costs no more memory than one.
+        observer = self._observer
+        findings = self._rewriter.findings
+        record_findings(observer.metrics, observer.log, self._path, findings, self._report_only)
+        findings.clear()
 
     def close(self) -> bytes:
         out = self._rewriter.close()
-        for finding in self._rewriter.findings:
-            logger.info("optout_mw: %s", finding, extra={"optout_path": self._path})
+        self._drain()
+        observer = self._observer
         if self._rewriter.overflowed:
-            logger.warning(
-                "optout_mw: construct larger than max_pending passed through unchanged",
-                extra={"optout_reason": str(SkipReason.BUFFER_OVERFLOW), "optout_path": self._path},
-            )
+            observer.skipped(SkipReason.BUFFER_OVERFLOW, self._path)
         return out
 
 

@@ -54,9 +54,14 @@ NOT_HTML = ResponsePlan(html=False, rewrite=False)
 HTML_KEEP = ResponsePlan(html=True, rewrite=False)
 
 
-def is_html(content_type: str | None) -> bool:
-    media, _ = parse_content_type(content_type)
-    return media in HTML_MEDIA_TYPES
+def is_html(content_type: str | bytes | None) -> bool:
+    """Whether a ``Content-Type`` value names an HTML media type (cheap: on the hot path)."""
+    if not content_type:
+        return False
+    if isinstance(content_type, bytes):
+        media = content_type.split(b";", 1)[0].strip().lower()
+        return media == b"text/html" or media == b"application/xhtml+xml"
+    return content_type.split(";", 1)[0].strip().lower() in HTML_MEDIA_TYPES
 
 
 def plan_response(

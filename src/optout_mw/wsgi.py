@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
 from .config import Mode, OptOutConfig
-from .decision import DECISION_KEY
-from .engine import Engine, EngineSource, StaticSource
+from .decision import DECISION_KEY, Decision
+from .engine import Engine, EngineSource, Observer, StaticSource
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
+from .metrics import Metrics
 from .response import BODY_DIGEST_HEADERS, BodyPipeline, ResponsePlan, is_html, plan_response
 
 _Headers = list[tuple[str, str]]
@@ -31,6 +33,7 @@ class OptOutWSGIMiddleware:
     :param app: the WSGI application to wrap (for Flask, ``app.wsgi_app``).
     :param config: an :class:`OptOutConfig`, or a source of reloadable configuration.
     :param clock: seconds since the epoch; replaceable in tests.
+    :param metrics: receives counters (see :mod:`optout_mw.metrics`); ``None`` counts nothing.
     """
 
     def __init__(
@@ -39,8 +42,10 @@ class OptOutWSGIMiddleware:
         *,
         config: OptOutConfig | EngineSource,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self._observer = Observer(metrics)
         self._source: EngineSource = (
             StaticSource(config) if isinstance(config, OptOutConfig) else config
         )
@@ -49,18 +54,92 @@ class OptOutWSGIMiddleware:
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         engine = self._source.engine()
         gpc = environ.get("HTTP_SEC_GPC")
-        decision = engine.decider.decide(
-            () if gpc is None else (gpc,), environ.get("HTTP_COOKIE"), self._clock()
-        )
+        now = self._clock()
+        decision = engine.decider.decide(() if gpc is None else (gpc,),
+                                         environ.get("HTTP_COOKIE"), now)
         environ[DECISION_KEY] = decision
+        observer = self._observer
+        observer.decision(decision)
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        surface = engine.surface
+        if surface.handles(path):
+            return _serve_endpoint(engine, environ, start_response, decision, now, path, observer)
         if engine.config.mode is Mode.OFF:
             return self.app(environ, start_response)
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        set_cookies = surface.response_cookies(decision, now)
         if engine.wants_rewrite(decision, path):
-            return _RewritingResponse(engine, environ, start_response, path).call(self.app, environ)
-        if engine.vary and engine.path_applies(path):
-            return self.app(environ, _vary_start_response(start_response, engine.vary))
+            response = _RewritingResponse(
+                engine, environ, start_response, path, decision, set_cookies, observer
+            )
+            return response.call(self.app, environ)
+        if set_cookies or (engine.vary and engine.path_applies(path)):
+            vary = engine.vary if engine.path_applies(path) else ()
+            return self.app(environ, _html_start_response(start_response, vary, set_cookies))
         return self.app(environ, start_response)
+
+
+def _serve_endpoint(
+    engine: Engine,
+    environ: WSGIEnviron,
+    start_response: StartResponse,
+    decision: Decision,
+    now: float,
+    path: str,
+    observer: Observer,
+) -> Iterable[bytes]:
+    from .endpoints import EndpointRequest
+
+    surface = engine.surface
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    body, too_large = b"", False
+    if surface.wants_body(method, path):
+        body, too_large = _read_body(environ, engine.config.max_form_bytes)
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    request = EndpointRequest(
+        method=method,
+        path=path,
+        query=str(environ.get("QUERY_STRING", "")),
+        headers=headers,
+        body=body,
+        body_too_large=too_large,
+        scheme=str(environ.get("wsgi.url_scheme", "http")),
+    )
+    response = surface.handle(request, decision, now)
+    if response.event is not None:
+        observer.choice(response.event.kind)
+    reason = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Unknown"
+    start_response(f"{response.status} {reason}", list(response.headers))
+    return [] if method == "HEAD" else [response.body]
+
+
+_STATUSES = {status.value for status in HTTPStatus}
+
+
+def _read_body(environ: WSGIEnviron, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the request body; ``(b"", True)`` when it is larger."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b"", False
+    if length > limit:
+        return b"", True
+    if length <= 0:
+        if not environ.get("wsgi.input_terminated"):
+            return b"", False
+        data: bytes = stream.read(limit + 1)
+        return (b"", True) if len(data) > limit else (data, False)
+    data = stream.read(length)
+    return data, False
 
 
 def _add_vary(headers: _Headers, vary: tuple[str, ...]) -> None:
@@ -69,16 +148,21 @@ def _add_vary(headers: _Headers, vary: tuple[str, ...]) -> None:
         set_header(headers, "vary", merged)
 
 
-def _vary_start_response(start_response: StartResponse, vary: tuple[str, ...]) -> StartResponse:
-    def start_response_with_vary(
+def _html_start_response(
+    start_response: StartResponse, vary: tuple[str, ...], set_cookies: list[str]
+) -> StartResponse:
+    """Adds ``Vary`` (and any write-back cookies) to HTML responses; touches nothing else."""
+
+    def start_response_with_headers(
         status: str, headers: _Headers, exc_info: OptExcInfo | None = None
     ) -> Write:
         if is_html(get_header(headers, "content-type")):
             headers = list(headers)
             _add_vary(headers, vary)
+            headers.extend(("Set-Cookie", value) for value in set_cookies)
         return start_response(status, headers, exc_info)
 
-    return start_response_with_vary
+    return start_response_with_headers
 
 
 class _RewritingResponse:
@@ -90,9 +174,19 @@ class _RewritingResponse:
     """
 
     def __init__(
-        self, engine: Engine, environ: WSGIEnviron, start_response: StartResponse, path: str
+        self,
+        engine: Engine,
+        environ: WSGIEnviron,
+        start_response: StartResponse,
+        path: str,
+        decision: Decision,
+        set_cookies: list[str],
+        observer: Observer,
     ) -> None:
         self.engine = engine
+        self.observer = observer
+        self.decision = decision
+        self.set_cookies = set_cookies
         self.method: str = environ.get("REQUEST_METHOD", "GET")
         self.path = path
         self.server_start_response = start_response
@@ -160,14 +254,18 @@ class _RewritingResponse:
             content_encoding=get_header(headers, "content-encoding"),
             wants_rewrite=True,
         )
-        if plan.html and self.engine.vary:
+        if plan.html:
             _add_vary(headers, self.engine.vary)
+            headers.extend(("Set-Cookie", value) for value in self.set_cookies)
         if plan.skip_reason is not None:
-            self.engine.skipped(plan.skip_reason, self.path)
+            self.observer.skipped(plan.skip_reason, self.path)
         if plan.drop_length and self.engine.enforce:
             remove_headers(headers, ("content-length",))
         if plan.rewrite:
-            self.pipeline = self.engine.new_pipeline(plan, self.path)
+            self.pipeline = self.engine.new_pipeline(
+                plan, self.path, self.decision, get_header(headers, "content-security-policy"),
+                self.observer,
+            )
             if self.engine.enforce:
                 etag = get_header(headers, "etag")
                 if etag is not None:
@@ -179,7 +277,7 @@ class _RewritingResponse:
     def _start_server(self, *, length: int | None) -> None:
         if self.server_write is not None:
             return
-        if self.pipeline is not None and self.engine.enforce:
+        if self.plan is not None and self.plan.rewrite and self.engine.enforce:
             remove_headers(self.headers, ("content-length",))
             if length is not None:
                 self.headers.append(("Content-Length", str(length)))
@@ -244,7 +342,7 @@ class _RewritingResponse:
     def _closed_pipeline(self, pipeline: BodyPipeline) -> None:
         self.pipeline = None
         if pipeline.failed is not None:
-            self.engine.skipped(pipeline.failed, self.path)
+            self.observer.skipped(pipeline.failed, self.path)
 
     def close(self) -> None:
         if self.closed:

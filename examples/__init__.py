@@ -1,0 +1,1 @@
+"""Example applications for optout-mw (not part of the installed package)."""

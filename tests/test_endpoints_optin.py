@@ -1,0 +1,299 @@
+"""Opting back in: consumer-initiated, two steps, CSRF-protected, honest about GPC."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from optout_mw import HONORED_TEXT
+from optout_mw.config import OptOutConfig
+from optout_mw.decision import Decision
+from optout_mw.endpoints import (
+    OPT_IN_TOKEN_MAX_AGE,
+    ChoiceEvent,
+    EndpointResponse,
+    Surface,
+    cross_site_reason,
+)
+from optout_mw.signals import SignalKind
+
+from .test_endpoints_support import (
+    PAGE,
+    attributes,
+    choice_cookie,
+    config,
+    cookie_header,
+    decide,
+    post,
+    request,
+    set_cookies,
+)
+
+NOW = time.time()
+SAME_ORIGIN = {"host": "shop.test", "origin": "https://shop.test", "sec-fetch-site": "same-origin"}
+
+
+def token_of(response: EndpointResponse) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', response.body.decode())
+    assert found is not None, response.body.decode()
+    return found[1]
+
+
+class Visitor:
+    """A browser: keeps its cookies between requests and may send GPC."""
+
+    def __init__(self, surface: Surface, cookie: str, *, gpc: bool = False) -> None:
+        self.surface = surface
+        self.cookie = cookie
+        self.gpc = gpc
+
+    def send(self, body: str, *, now: float = NOW, headers: dict[str, str] | None = None,
+             update: bool = True) -> EndpointResponse:
+        merged = {**SAME_ORIGIN, "cookie": self.cookie, **(headers or {})}
+        if self.gpc:
+            merged["sec-gpc"] = "1"
+        decision = decide(self.surface.config, gpc=self.gpc, cookie=self.cookie, now=now)
+        response = self.surface.handle(post(body, headers=merged), decision, now)
+        if update:
+            self.cookie = cookie_header(response, self.cookie)
+        return response
+
+    def decision(self, now: float = NOW) -> Decision:
+        return decide(self.surface.config, gpc=self.gpc, cookie=self.cookie, now=now)
+
+
+def opted_out_visitor(*, gpc: bool = False, **changes: object) -> Visitor:
+    return Visitor(Surface(config(**changes)), choice_cookie(True, NOW - 400 * 86400 + 3600),
+                   gpc=gpc)
+
+
+def test_two_step_opt_in() -> None:
+    events: list[ChoiceEvent] = []
+    visitor = opted_out_visitor(on_choice=events.append)
+    step1 = visitor.send("action=opt-in&next=%2Fshop")
+    assert step1.status == 200
+    body = step1.body.decode()
+    assert "Confirm: allow sale or sharing" in body
+    assert "we may sell your personal information" in body
+    assert 'value="opt-in-confirm"' in body
+    assert '<input type="hidden" name="next" value="/shop">' in body
+    assert "No, keep my opt-out" in body
+    confirm = set_cookies(step1)["optout_choice_confirm"]
+    assert attributes(confirm) == {
+        f"Path={PAGE}", "SameSite=Strict", f"Max-Age={OPT_IN_TOKEN_MAX_AGE}", "HttpOnly"
+    }
+    assert events == []  # a confirmation page is not a choice
+    # Nothing changed yet.
+    assert decide(visitor.surface.config, cookie=visitor.cookie, now=NOW).opted_out
+
+    step2 = visitor.send(f"action=opt-in-confirm&token={token_of(step1)}&next=%2Fshop",
+                         now=NOW + 30)
+    assert step2.status == 303
+    assert step2.header("Location") == "/shop"
+    cookies = set_cookies(step2)
+    assert "HttpOnly" in attributes(cookies["optout_choice"])
+    assert "Max-Age=0" in attributes(cookies["optout_choice_confirm"])
+    after = decide(visitor.surface.config, cookie=visitor.cookie, now=NOW + 60)
+    assert after.sale_permitted
+    assert after.stored_choice is not None
+    assert after.stored_choice.opted_out is False
+    assert [(e.kind, e.method, e.signals) for e in events] == [("opt-in", "form", ("site_choice",))]
+
+
+def test_opt_in_resets_written_us_privacy_and_gpp() -> None:
+    visitor = opted_out_visitor(write_us_privacy=True, write_gpp=True)
+    visitor.cookie += "; usprivacy=1YYN; __gpp=DBABLA~CVVVAAAAAACY.QA; __gpp_sid=7"
+    token = token_of(visitor.send("action=opt-in"))
+    done = visitor.send(f"action=opt-in-confirm&token={token}")
+    cookies = set_cookies(done)
+    assert cookies["usprivacy"].startswith("usprivacy=1YNN;")
+    assert "HttpOnly" not in attributes(cookies["usprivacy"])
+    assert "Max-Age=0" in attributes(cookies["__gpp"])
+    assert "Max-Age=0" in attributes(cookies["__gpp_sid"])
+    assert decide(visitor.surface.config, cookie=visitor.cookie).sale_permitted
+
+
+def test_opt_in_with_gpc_does_not_override_gpc() -> None:
+    visitor = opted_out_visitor(gpc=True, write_us_privacy=True)
+    step1 = visitor.send("action=opt-in")
+    assert "Your browser is sending a Global Privacy Control signal." in step1.body.decode()
+    assert "takes effect only when you turn Global Privacy Control off" in step1.body.decode()
+    done = visitor.send(f"action=opt-in-confirm&token={token_of(step1)}")
+    assert done.status == 303
+    # usprivacy is not flipped to "not opted out" while GPC is honoured.
+    assert "usprivacy" not in set_cookies(done)
+    after = visitor.decision()
+    assert after.opted_out_by == (SignalKind.GPC,)
+    # The page tells the truth afterwards.
+    page = visitor.surface.handle(
+        request(headers={"cookie": visitor.cookie, "sec-gpc": "1"}), after, NOW)
+    text = page.body.decode()
+    assert HONORED_TEXT in text
+    assert "still says to opt out, and we honour it" in text
+
+
+def test_opt_in_json_flow() -> None:
+    visitor = opted_out_visitor()
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    step1 = visitor.send(json.dumps({"action": "opt-in"}), headers=headers)
+    assert step1.status == 200
+    confirm = json.loads(step1.body)["confirm"]
+    assert confirm["expires_in"] == OPT_IN_TOKEN_MAX_AGE
+    step2 = visitor.send(json.dumps({"action": "opt-in-confirm", "token": confirm["token"]}),
+                         headers=headers)
+    assert step2.status == 200
+    document = json.loads(step2.body)
+    assert document["ok"] is True
+    assert document["decision"]["sale_permitted"] is True
+
+
+def refused(response: EndpointResponse, reason: str) -> None:
+    assert response.status == 403
+    assert reason in response.body.decode()
+    assert "optout_choice" not in set_cookies(response)
+
+
+def test_token_missing() -> None:
+    visitor = opted_out_visitor()
+    visitor.send("action=opt-in")
+    refused(visitor.send("action=opt-in-confirm"), "the confirmation is missing")
+    refused(visitor.send("action=opt-in-confirm&token="), "the confirmation is missing")
+
+
+def test_token_tampered() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in"))
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    refused(visitor.send(f"action=opt-in-confirm&token={tampered}"), "not valid")
+    refused(visitor.send("action=opt-in-confirm&token=" + "x" * 2000), "not valid")
+
+
+def test_token_signed_with_another_secret() -> None:
+    visitor = opted_out_visitor()
+    visitor.send("action=opt-in")
+    other = Surface(config(secret_keys=("another-secret-of-enough-length",)))
+    foreign = Visitor(other, visitor.cookie)
+    token = token_of(foreign.send("action=opt-in", update=False))
+    refused(visitor.send(f"action=opt-in-confirm&token={token}"), "not valid")
+
+
+def test_token_expired() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in"))
+    refused(visitor.send(f"action=opt-in-confirm&token={token}",
+                         now=NOW + OPT_IN_TOKEN_MAX_AGE + 1), "expired")
+
+
+def test_token_from_the_future_is_refused() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in", now=NOW + 3600))
+    refused(visitor.send(f"action=opt-in-confirm&token={token}"), "not valid")
+
+
+def test_token_just_before_expiry_works() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in"))
+    done = visitor.send(f"action=opt-in-confirm&token={token}",
+                        now=int(NOW) + OPT_IN_TOKEN_MAX_AGE)
+    assert done.status == 303
+
+
+def test_token_bound_to_another_visitor() -> None:
+    attacker = opted_out_visitor()
+    token = token_of(attacker.send("action=opt-in"))
+    victim = Visitor(attacker.surface, choice_cookie(True, NOW - 7200))
+    refused(victim.send(f"action=opt-in-confirm&token={token}"), "cookie is missing")
+    # Even with the attacker's confirmation cookie copied, the victim's choice cookie differs.
+    nonce = re.search(r"optout_choice_confirm=([^;]+)", attacker.cookie)
+    assert nonce is not None
+    victim.cookie += f"; optout_choice_confirm={nonce[1]}"
+    refused(victim.send(f"action=opt-in-confirm&token={token}"), "another browser")
+
+
+def test_token_for_cookieless_visitor_does_not_transfer() -> None:
+    s = Surface(config())
+    attacker = Visitor(s, "usprivacy=1YYN")
+    token = token_of(attacker.send("action=opt-in"))
+    victim = Visitor(s, "usprivacy=1YYN")
+    refused(victim.send(f"action=opt-in-confirm&token={token}"), "Opting back in was refused")
+
+
+def test_confirmation_cookie_missing() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in", update=False))
+    refused(visitor.send(f"action=opt-in-confirm&token={token}"), "cookie is missing")
+
+
+def test_token_is_single_use() -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in"))
+    assert visitor.send(f"action=opt-in-confirm&token={token}").status == 303
+    # The choice cookie changed, so the same token no longer matches this browser.
+    refused(visitor.send(f"action=opt-in-confirm&token={token}"), "Opting back in was refused")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "https://evil.test"},
+        {"origin": "null"},
+        {"origin": "https://shop.test.evil.test"},
+        {"origin": "https://shop.test:8443"},
+        {"origin": "ftp://shop.test"},
+        {"origin": "garbage"},
+    ],
+)
+def test_cross_site_can_never_opt_in(headers: dict[str, str]) -> None:
+    visitor = opted_out_visitor()
+    token = token_of(visitor.send("action=opt-in"))
+    refused(visitor.send(f"action=opt-in-confirm&token={token}", headers=headers),
+            "the request was sent from another site")
+    refused(visitor.send("action=opt-in", headers=headers),
+            "the request was sent from another site")
+    assert visitor.decision().opted_out is True
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, None),
+        ({"sec-fetch-site": "same-origin"}, None),
+        ({"sec-fetch-site": "none"}, None),
+        ({"sec-fetch-site": "SAME-ORIGIN"}, None),
+        ({"sec-fetch-site": "cross-site"}, "another site"),
+        ({"sec-fetch-site": "same-site"}, "another site"),
+        ({"origin": "https://shop.test", "host": "shop.test"}, None),
+        ({"origin": "http://shop.test", "host": "shop.test"}, None),
+        ({"origin": "https://shop.test", "host": "shop.test:443"}, None),
+        ({"origin": "http://localhost:8000", "host": "localhost:8000"}, None),
+        ({"origin": "http://localhost:8000", "host": "localhost:8001"}, "another site"),
+        ({"origin": "http://[::1]:8000", "host": "[::1]:8000"}, None),
+        ({"origin": "https://SHOP.test", "host": "shop.test"}, None),
+        ({"origin": "https://shop.test", "host": "internal:8080",
+          "x-forwarded-host": "shop.test, proxy"}, None),
+        ({"origin": "https://evil.test", "host": "shop.test"}, "another site"),
+        ({"origin": "https://shop.test@evil.test", "host": "shop.test"}, "another site"),
+        ({"origin": "https://shop.test", "host": ""}, "another site"),
+        ({"origin": "https://shop.test", "host": "shop.test:x"}, "another site"),
+        ({"origin": "https://shop.test:99999999", "host": "shop.test"}, "another site"),
+        ({"origin": "null", "host": "shop.test"}, "another site"),
+    ],
+)
+def test_cross_site_reason_table(headers: dict[str, str], reason: str | None) -> None:
+    result = cross_site_reason(headers)
+    if reason is None:
+        assert result is None
+    else:
+        assert result is not None and reason in result
+
+
+def test_no_opt_in_offer_for_gpc_only_or_without_keys() -> None:
+    cfg = OptOutConfig(read_site_cookie=False, cookie_secure=False)
+    s = Surface(cfg)
+    visitor = Visitor(s, "")
+    refused(visitor.send("action=opt-in"), "not available")
