@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import best_time, row  # noqa: E402
-from htmlparser_rewriter import HTMLParserRewriter  # noqa: E402
-from pages import VENDOR_RULES, chunked, large_page, typical_page  # noqa: E402
+from _harness import best_time, row
+from htmlparser_rewriter import HTMLParserRewriter
+from pages import VENDOR_RULES, chunked, large_page, typical_page
 
-from optout_mw.rewrite import HTMLRewriter  # noqa: E402
-from optout_mw.rules import RuleSet  # noqa: E402
+from optout_mw.rewrite import HTMLRewriter
+from optout_mw.rules import RuleSet
 
 CHUNK = 4096
 
@@ -106,7 +107,11 @@ def make_lolhtml() -> Callable[[list[bytes]], bytes] | None:
 
     def run(chunks: list[bytes]) -> bytes:
         out: list[bytes] = []
-        rw = lolhtml.HTMLRewriter(out.append)
+
+        def sink(data: bytes | bytearray | Iterable[SupportsIndex]) -> None:
+            out.append(bytes(data))
+
+        rw = lolhtml.HTMLRewriter(sink)
         rw.on("script[src]", Fetching((("src", False),)))
         rw.on("img, source", Fetching((("src", False), ("srcset", True))))
         rw.on("iframe[src], embed[src]", Fetching((("src", False),)))
@@ -143,15 +148,20 @@ def bench_page(title: str, doc: bytes, number: int) -> None:
     lol = make_lolhtml()
     for label, chunks in (("whole", [doc]), ("4 KiB chunks", chunked(doc, CHUNK))):
         print(f" {label}")
-        copy = best_time(lambda c=chunks: run_copy(c), number=number * 20)
-        ours = best_time(lambda c=chunks: run_ours(c), number=number)
-        parser = best_time(lambda c=chunks: run_htmlparser(c), number=max(1, number // 5))
+        copy = best_time(partial(run_copy, chunks), number=number * 20)
+        ours = best_time(partial(run_ours, chunks), number=number)
+        parser = best_time(partial(run_htmlparser, chunks), number=max(1, number // 5))
         print(row("raw copy floor", f"{mb / copy:,.0f} MB/s", f"{copy / ours:.3f}x ours"))
         print(row("html.parser rewriter", f"{mb / parser:,.1f} MB/s", f"{parser / ours:.1f}x"))
         if lol is not None:
-            t = best_time(lambda c=chunks, f=lol: f(c), number=number)
-            print(row("python-lolhtml (selectors + Python handlers)", f"{mb / t:,.1f} MB/s",
-                      f"{t / ours:.2f}x"))
+            t = best_time(partial(lol, chunks), number=number)
+            print(
+                row(
+                    "python-lolhtml (selectors + Python handlers)",
+                    f"{mb / t:,.1f} MB/s",
+                    f"{t / ours:.2f}x",
+                )
+            )
         else:
             print(row("python-lolhtml", "not installed", "-"))
         print(row("optout_mw HTMLRewriter", f"{mb / ours:,.1f} MB/s", "1.00x"))
@@ -167,8 +177,10 @@ def main() -> None:
     bench_page("Typical page", typical, number=20)
     bench_page("Large page", large, number=2)
     growth = peak_growth(chunked(large, CHUNK))
-    print(f"\nStreaming the large page in 4 KiB chunks: tracemalloc peak growth "
-          f"{growth / 1024:,.0f} KiB (limit 1024 KiB)")
+    print(
+        f"\nStreaming the large page in 4 KiB chunks: tracemalloc peak growth "
+        f"{growth / 1024:,.0f} KiB (limit 1024 KiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -77,10 +77,28 @@ _ICON = (
     'M2 17l10 5 10-5M2 12l10 5 10-5" fill="none" stroke="currentColor"/></svg>'
 )
 
-_WORDS = (
-    "privacy signal browser visitor consent page product offer price shipping article "
-    "reader story update news market team company report service customer design build"
-).split()
+_WORDS = [
+    "privacy",
+    "signal",
+    "browser",
+    "visitor",
+    "consent",
+    "page",
+    "product",
+    "offer",
+    "price",
+    "shipping",
+    "article",
+    "reader",
+    "story",
+    "update",
+    "news",
+    "market",
+    "team",
+    "company",
+    "report",
+    "service",
+]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -102,7 +120,8 @@ def _card(rng: random.Random, i: int) -> str:
         f"    <p>{_sentence(rng)} {_sentence(rng)}</p>\n"
         f'    <p class="price"><span class="amount">{rng.randint(5, 500)}.99</span>'
         f'<span class="currency">USD</span></p>\n'
-        f'    <button class="btn btn--primary" type="button" data-sku="SKU-{i}">{_ICON} Add</button>\n'
+        f'    <button class="btn btn--primary" type="button" data-sku="SKU-{i}">'
+        f"{_ICON} Add</button>\n"
         f"  </div>\n"
         f"  <!-- card {i} -->\n"
         f"</article>\n"
@@ -114,16 +133,16 @@ def _nav(rng: random.Random) -> str:
         f'<li class="nav__item"><a class="nav__link" href="/c/{k}">{rng.choice(_WORDS)}</a></li>'
         for k in range(40)
     )
-    return f'<header class="site"><nav class="nav" aria-label="Main"><ul>{items}</ul></nav></header>\n'
+    return (
+        f'<header class="site"><nav class="nav" aria-label="Main"><ul>{items}</ul></nav></header>\n'
+    )
 
 
 def _head(rng: random.Random) -> str:
-    metas = "".join(
-        f'<meta name="m{k}" content="{_sentence(rng)}">\n' for k in range(8)
-    )
+    metas = "".join(f'<meta name="m{k}" content="{_sentence(rng)}">\n' for k in range(8))
     css = ".a{color:red}" * 200
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>Shop &amp; Stories</title>\n"
         + metas
@@ -144,7 +163,7 @@ def _head(rng: random.Random) -> str:
 def page(size: int, seed: int = 0) -> bytes:
     """A page of about ``size`` bytes with the same dozen vendor tags whatever the size."""
     rng = random.Random(seed)
-    parts = [_head(rng), "<body class=\"home\">\n", _BODY_VENDORS, _nav(rng), "<main>\n"]
+    parts = [_head(rng), '<body class="home">\n', _BODY_VENDORS, _nav(rng), "<main>\n"]
     footer = (
         "</main>\n<footer><p>&copy; 2025 Shop</p>"
         '<a href="/privacy">Do Not Sell or Share My Personal Information</a></footer>\n'

@@ -115,8 +115,9 @@ def _live(root: ET.Element, *, scripting: bool) -> list[ET.Element]:
 
     def walk(el: ET.Element) -> None:
         for child in el:
-            if not isinstance(child.tag, str):
-                continue  # comments
+            tag: object = child.tag  # a factory function for comments
+            if not isinstance(tag, str):
+                continue
             found.append(child)
             if child.tag == "template" or (scripting and child.tag == "noscript"):
                 continue
@@ -155,9 +156,7 @@ def active_tracker_fetches(
     return hits
 
 
-def canonical_tree(
-    doc: bytes, rules: RuleSet | None, *, scripting: bool = True
-) -> Node:
+def canonical_tree(doc: bytes, rules: RuleSet | None, *, scripting: bool = True) -> Node:
     """The parse as nested tuples, minus filtered elements, with adjacent text merged.
 
     With ``rules``, elements that are trackers are filtered (for the input document);
@@ -189,7 +188,8 @@ def canonical_tree(
 
         add_text(el.text)
         for child in el:
-            if not isinstance(child.tag, str):
+            tag: object = child.tag  # a factory function for comments
+            if not isinstance(tag, str):
                 children.append(("#comment", (), (child.text or "",)))
             elif keep(child):
                 children.append(conv(child))

@@ -476,4 +476,4 @@ def test_rule_from_mapping_problems(
 def test_rule_from_mapping_rejects_non_mapping() -> None:
     with pytest.raises(ConfigError) as info:
         rule_from_mapping(["not", "a", "table"], "rules[0]")  # type: ignore[arg-type]
-    assert info.value.problems == [("rules[0]", "expected a table, got list")]
+    assert info.value.problems == [("rules[0]", "expected a table, got a list")]

@@ -192,7 +192,7 @@ ELEMENT_CASES = [
         id="svg script xlink href self-closing",
     ),
     pytest.param(
-        f"<svg><script><![CDATA[ gtag('x') ]]></script></svg>",
+        "<svg><script><![CDATA[ gtag('x') ]]></script></svg>",
         "<svg></svg>",
         f"<svg><script {MARK} type=\"text/plain\"><![CDATA[ gtag('x') ]]></script></svg>",
         id="svg inline script",
@@ -226,10 +226,14 @@ def test_report_only_keeps_bytes(doc: str, stripped: str, blocked: str) -> None:
 UNTOUCHED = [
     pytest.param('<script src="/static/app.js"></script>', id="first-party script"),
     pytest.param('<script src="https://cdn.example.org/lib.js"></script>', id="other host"),
-    pytest.param('<script src="https://googletagmanager.com.evil.example/x.js"></script>',
-                 id="host as a prefix"),
-    pytest.param('<script src="https://notgoogletagmanager.com/x.js"></script>',
-                 id="host as a suffix without a label boundary"),
+    pytest.param(
+        '<script src="https://googletagmanager.com.evil.example/x.js"></script>',
+        id="host as a prefix",
+    ),
+    pytest.param(
+        '<script src="https://notgoogletagmanager.com/x.js"></script>',
+        id="host as a suffix without a label boundary",
+    ),
     pytest.param("<script>var gtag_like = 1; mygtag(1)</script>", id="inline without marker"),
     pytest.param('<img src="/a.png" srcset="/a2.png 2x">', id="first-party img"),
     pytest.param(f'<a href="{T}">link</a>', id="anchor is not a fetch"),
@@ -254,18 +258,24 @@ def test_untouched(doc: str, action: Action) -> None:
     ("doc", "expected"),
     [
         pytest.param(f'<img src="{T}" src="/ok.png">', "", id="first duplicate wins"),
-        pytest.param(f'<img src="/ok.png" src="{T}">', '<img src="/ok.png" src="{T}">',
-                     id="second duplicate is ignored"),
         pytest.param(
-            '<script src="https&#58;//www.googletagmanager.com/gtm.js"></script>', "",
+            f'<img src="/ok.png" src="{T}">',
+            '<img src="/ok.png" src="{T}">',
+            id="second duplicate is ignored",
+        ),
+        pytest.param(
+            '<script src="https&#58;//www.googletagmanager.com/gtm.js"></script>',
+            "",
             id="numeric reference in scheme",
         ),
         pytest.param(
-            '<script src="https://www&period;googletagmanager&period;com/x.js"></script>', "",
+            '<script src="https://www&period;googletagmanager&period;com/x.js"></script>',
+            "",
             id="named references in host",
         ),
         pytest.param(
-            '<script src="&#x68;ttps://www.googletagmanager.com/x.js"></script>', "",
+            '<script src="&#x68;ttps://www.googletagmanager.com/x.js"></script>',
+            "",
             id="hex reference",
         ),
         pytest.param(f"<img src={T} alt=x>", "", id="unquoted"),
@@ -274,22 +284,29 @@ def test_untouched(doc: str, action: Action) -> None:
         pytest.param(f'<img\nsrc\n=\n"{T}"\n>', "", id="newlines around equals"),
         pytest.param(f'<img\rsrc="{T}">', "", id="carriage return is whitespace"),
         pytest.param(f'<img src="  {T}  ">', "", id="url with surrounding spaces"),
-        pytest.param('<img src="/\t/www.googletagmanager.com/p.gif">', "",
-                     id="tab between slashes"),
-        pytest.param('<img src="\\\\www.googletagmanager.com\\p.gif">', "",
-                     id="backslashes"),
-        pytest.param('<img sizes="(max-width: 6px) 1vw" src="//www.googletagmanager.com/p">',
-                     "", id="scheme-relative after an attribute with a colon"),
+        pytest.param(
+            '<img src="/\t/www.googletagmanager.com/p.gif">', "", id="tab between slashes"
+        ),
+        pytest.param('<img src="\\\\www.googletagmanager.com\\p.gif">', "", id="backslashes"),
+        pytest.param(
+            '<img sizes="(max-width: 6px) 1vw" src="//www.googletagmanager.com/p">',
+            "",
+            id="scheme-relative after an attribute with a colon",
+        ),
         pytest.param(f'<img data-src="/x" SRC="{T}">', "", id="uppercase url attribute"),
         pytest.param(f"<img src='{T}'>", "", id="single-quoted"),
         pytest.param(f'<img title="x" src = "{T}">', "", id="spaces around equals"),
         pytest.param(f'<img title="a>b" src="{T}">', "", id="gt inside a quoted value"),
-        pytest.param('<img src="/a.png" sizes="(max-width: 600px) 100vw">',
-                     '<img src="/a.png" sizes="(max-width: 600px) 100vw">',
-                     id="relative url with colon elsewhere"),
-        pytest.param('<img data-src="https://www.googletagmanager.com/x" src="/a.png">',
-                     '<img data-src="https://www.googletagmanager.com/x" src="/a.png">',
-                     id="tracker in a non-url attribute"),
+        pytest.param(
+            '<img src="/a.png" sizes="(max-width: 600px) 100vw">',
+            '<img src="/a.png" sizes="(max-width: 600px) 100vw">',
+            id="relative url with colon elsewhere",
+        ),
+        pytest.param(
+            '<img data-src="https://www.googletagmanager.com/x" src="/a.png">',
+            '<img data-src="https://www.googletagmanager.com/x" src="/a.png">',
+            id="tracker in a non-url attribute",
+        ),
     ],
 )
 def test_attribute_forms(doc: str, expected: str) -> None:
@@ -382,8 +399,11 @@ def test_relative_url_without_base_is_first_party() -> None:
 
 
 def test_findings_positions() -> None:
-    doc = f'<html>\n<head>\n  <script src="{T}"></script>\n</head>\n<body><script>fbq("init")</script>'
-    out, rw = rewrite_checked(doc.encode(), make_rules())
+    doc = (
+        f'<html>\n<head>\n  <script src="{T}"></script>\n</head>\n'
+        '<body><script>fbq("init")</script>'
+    )
+    _out, rw = rewrite_checked(doc.encode(), make_rules())
     assert rw.findings == [
         Finding("gtm", Action.STRIP, "script", T, doc.index("<script"), 3, 3),
         Finding("meta", Action.STRIP, "script", None, doc.index("<script>"), 5, 7),
@@ -473,7 +493,9 @@ def test_overflowing_inline_script_with_early_marker(action: Action) -> None:
     if action is Action.STRIP:
         assert out == b"after"
     else:
-        assert out == b'<script data-optout-rule="gtm" type="text/plain">' + body + b"</script>after"
+        assert (
+            out == b'<script data-optout-rule="gtm" type="text/plain">' + body + b"</script>after"
+        )
 
 
 def test_overflowing_tag_passes_unchanged() -> None:

@@ -45,13 +45,17 @@ HIDING = [
     pytest.param("<script>var s = '{X}';</script>", id="script string"),
     pytest.param("<script>document.write('<!--{X}-->')</script>", id="script escaped"),
     pytest.param("<script><!--\n<script>{X}</script>\n--></script>", id="script double escaped"),
-    pytest.param("<script><!-- <script>a</script> {X} --></script>", id="script escaped after double"),
+    pytest.param(
+        "<script><!-- <script>a</script> {X} --></script>", id="script escaped after double"
+    ),
     pytest.param("<script>a</scriptx>{X}</script>", id="script false end tag"),
-    pytest.param("<script>{X}</script\t\nfoo=\"a>b\">", id="script end tag with attributes"),
+    pytest.param('<script>{X}</script\t\nfoo="a>b">', id="script end tag with attributes"),
     pytest.param("<div title='{X}'></div>", id="single-quoted attribute"),
     pytest.param('<div title="{X}"></div>', id="double-quoted attribute"),
-    pytest.param("<div data-x=\"<script src='https://www.googletagmanager.com/a.js'>\">",
-                 id="attribute with tag text"),
+    pytest.param(
+        "<div data-x=\"<script src='https://www.googletagmanager.com/a.js'>\">",
+        id="attribute with tag text",
+    ),
     pytest.param("<a title=a<script>b>x</a>", id="unquoted value with lt"),
     pytest.param("<![CDATA[{X}]]>".replace("{X}", "a"), id="cdata outside foreign is bogus"),
     pytest.param("<svg><![CDATA[{X}]]></svg>", id="cdata in svg"),
@@ -95,11 +99,9 @@ def test_hidden_tracker_is_text(construct: str, payload: str) -> None:
 @pytest.mark.parametrize("construct", HIDING)
 @pytest.mark.parametrize("payload", [TAG, IMG], ids=["script", "img"])
 def test_tracker_after_construct_is_removed(construct: str, payload: str) -> None:
-    if construct.startswith("<script>"):
-        # Script text naming the tracker would make the script itself a tracker.
-        payload_inside = "<img src=/first-party.png>"
-    else:
-        payload_inside = payload
+    # Script text naming the tracker would make the script itself a tracker.
+    script = construct.startswith("<script>")
+    payload_inside = "<img src=/first-party.png>" if script else payload
     body = "<body>" + construct.replace("{X}", payload_inside)
     doc = (body + payload + "<p>end</p>").encode()
     _check(doc, (body + "<p>end</p>").encode())
@@ -116,50 +118,95 @@ def test_tracker_after_construct_is_removed(construct: str, payload: str) -> Non
         pytest.param("<!-- --!-->" + IMG, "<!-- --!-->", id="comment end bang dash"),
         pytest.param("<!-- ---->" + IMG, "<!-- ---->", id="comment end dash run"),
         pytest.param("<!-- " + IMG, "<!-- " + IMG, id="eof in comment"),
-        pytest.param("<script><!-->x</script>" + IMG,
-                     "<script><!-->x</script>", id="script escape closed at once"),
-        pytest.param("<script><!--<script></script>x--></script>" + IMG,
-                     "<script><!--<script></script>x--></script>",
-                     id="double escape end returns to escaped"),
-        pytest.param("<script><!--<script>--></script>" + IMG,
-                     "<script><!--<script>--></script>", id="double escaped dash dash gt"),
-        pytest.param("<script><!--</script>" + IMG, "<script><!--</script>",
-                     id="escaped script ends at end tag"),
-        pytest.param("<plaintext>" + IMG + "</plaintext>" + IMG,
-                     "<plaintext>" + IMG + "</plaintext>" + IMG, id="plaintext forever"),
+        pytest.param(
+            "<script><!-->x</script>" + IMG,
+            "<script><!-->x</script>",
+            id="script escape closed at once",
+        ),
+        pytest.param(
+            "<script><!--<script></script>x--></script>" + IMG,
+            "<script><!--<script></script>x--></script>",
+            id="double escape end returns to escaped",
+        ),
+        pytest.param(
+            "<script><!--<script>--></script>" + IMG,
+            "<script><!--<script>--></script>",
+            id="double escaped dash dash gt",
+        ),
+        pytest.param(
+            "<script><!--</script>" + IMG,
+            "<script><!--</script>",
+            id="escaped script ends at end tag",
+        ),
+        pytest.param(
+            "<plaintext>" + IMG + "</plaintext>" + IMG,
+            "<plaintext>" + IMG + "</plaintext>" + IMG,
+            id="plaintext forever",
+        ),
         pytest.param("<select><option>" + IMG, "<select><option>", id="in select"),
         pytest.param("<table><tr>" + IMG + "<td>x", "<table><tr><td>x", id="foster parented"),
-        pytest.param("<svg><title>" + IMG + "</title></svg>", "<svg><title></title></svg>",
-                     id="svg title is integration point"),
-        pytest.param("<svg><desc><script src=" + TRACKER + "></script></desc></svg>",
-                     "<svg><desc></desc></svg>", id="html script in integration point"),
-        pytest.param("<svg><foreignObject><p>" + IMG + "</p></foreignObject></svg>",
-                     "<svg><foreignObject><p></p></foreignObject></svg>", id="foreignObject"),
-        pytest.param("<svg><style>" + IMG + "</style></svg>", "<svg><style></style></svg>",
-                     id="svg style is not rawtext"),
+        pytest.param(
+            "<svg><title>" + IMG + "</title></svg>",
+            "<svg><title></title></svg>",
+            id="svg title is integration point",
+        ),
+        pytest.param(
+            "<svg><desc><script src=" + TRACKER + "></script></desc></svg>",
+            "<svg><desc></desc></svg>",
+            id="html script in integration point",
+        ),
+        pytest.param(
+            "<svg><foreignObject><p>" + IMG + "</p></foreignObject></svg>",
+            "<svg><foreignObject><p></p></foreignObject></svg>",
+            id="foreignObject",
+        ),
+        pytest.param(
+            "<svg><style>" + IMG + "</style></svg>",
+            "<svg><style>"
+            + IMG.replace("src", 'data-optout-rule="gtm" data-optout-src')
+            + "</style></svg>",
+            id="svg style is not rawtext; the breakout img is blocked",
+        ),
         pytest.param("<svg><p>" + IMG, "<svg><p>", id="breakout from svg"),
-        pytest.param("<svg></svg><![CDATA[ > " + IMG + "]]>", "<svg></svg><![CDATA[ > ]]>",
-                     id="cdata after svg end is bogus comment"),
-        pytest.param("<svg/><![CDATA[ > " + IMG + "]]>", "<svg/><![CDATA[ > ]]>",
-                     id="self-closing svg opens nothing"),
-        pytest.param("<svg><![CDATA[ > " + IMG + "]]></svg>" + IMG,
-                     "<svg><![CDATA[ > " + IMG + "]]></svg>", id="cdata section in svg"),
-        pytest.param("<math><mi><textarea>" + IMG + "</textarea></mi></math>",
-                     "<math><mi><textarea>" + IMG + "</textarea></mi></math>",
-                     id="mathml text integration point rcdata"),
-        pytest.param("<template>" + IMG + "</template>", "<template></template>",
-                     id="template content is stripped too"),
-        pytest.param("<img src=\"" + TRACKER + "\"/>", "", id="self-closing void"),
+        pytest.param(
+            "<svg></svg><![CDATA[ > " + IMG + "]]>",
+            "<svg></svg><![CDATA[ > ]]>",
+            id="cdata after svg end is bogus comment",
+        ),
+        pytest.param(
+            "<svg/><![CDATA[ > " + IMG + "]]>",
+            "<svg/><![CDATA[ > ]]>",
+            id="self-closing svg opens nothing",
+        ),
+        pytest.param(
+            "<svg><![CDATA[ > " + IMG + "]]></svg>" + IMG,
+            "<svg><![CDATA[ > " + IMG + "]]></svg>",
+            id="cdata section in svg",
+        ),
+        pytest.param(
+            "<math><mi><textarea>" + IMG + "</textarea></mi></math>",
+            "<math><mi><textarea>" + IMG + "</textarea></mi></math>",
+            id="mathml text integration point rcdata",
+        ),
+        pytest.param(
+            "<template>" + IMG + "</template>",
+            "<template></template>",
+            id="template content is stripped too",
+        ),
+        pytest.param('<img src="' + TRACKER + '"/>', "", id="self-closing void"),
         pytest.param("<IMG SRC=" + TRACKER + ">", "", id="uppercase unquoted"),
-        pytest.param("<img src=\"" + TRACKER + "\" src=/x>", "", id="duplicate first wins"),
+        pytest.param('<img src="' + TRACKER + '" src=/x>', "", id="duplicate first wins"),
         pytest.param("<img src", "<img src", id="eof in tag"),
-        pytest.param("<img src=\"" + TRACKER, "<img src=\"" + TRACKER, id="eof in attribute"),
+        pytest.param('<img src="' + TRACKER, '<img src="' + TRACKER, id="eof in attribute"),
         pytest.param("</", "</", id="eof after end tag open"),
         pytest.param("<", "<", id="eof after lt"),
         pytest.param("</>" + IMG, "</>", id="empty end tag"),
         pytest.param("a\x00b" + IMG + "\x00", "a\x00b\x00", id="nul in text"),
-        pytest.param("<div>" + IMG.replace("src", "s\x00rc") + "</div>",
-                     "<div>" + IMG.replace("src", "s\x00rc") + "</div>", id="nul in attr name"),
+        pytest.param(
+            "<div>" + IMG.replace("src", "s\x00rc") + "</div>",
+            "<div>" + IMG.replace("src", "s\x00rc") + "</div>",
+            id="nul in attr name",
+        ),
     ],
 )
 def test_tokenizer_edge(doc: str, expected: str) -> None:
@@ -208,6 +255,18 @@ def test_inline_script_to_eof_is_judged() -> None:
     assert rw.findings[0].rule == "meta"
 
 
+def test_breakout_tracker_is_blocked_not_stripped() -> None:
+    # Removing the <img> would leave the <image> inside the SVG, where it fetches.
+    doc = b'<base href="https://www.googletagmanager.com/"><svg><img src=/p.gif><image href=x>'
+    out, rw = rewrite_checked(doc, RULES)
+    assert out == (
+        b'<base href="https://www.googletagmanager.com/"><svg>'
+        b'<img data-optout-rule="gtm" data-optout-src=/p.gif><image href=x>'
+    )
+    assert rw.findings[0].action is Action.BLOCK
+    assert active_tracker_fetches(out, RULES) == []
+
+
 def test_svg_script_strip_drops_its_content() -> None:
     doc = f'<svg><script href="{TRACKER}"><![CDATA[ ]]></script><rect/></svg>'.encode()
     out, _ = rewrite_checked(doc, RULES)
@@ -223,7 +282,7 @@ def test_block_and_strip_agree_with_oracle_on_mixed_page(action: Action) -> None
         "<script>window.dataLayer=[];gtag('js', new Date());</script>"
         "</head><body><h1>Hi</h1><!-- " + IMG + " -->"
         f'<noscript><iframe src="{TRACKER}"></iframe></noscript>'
-        f'<p class="a" data-x=\'{TAG}\'>text</p>' + IMG + "<textarea>" + IMG + "</textarea>"
+        f"<p class=\"a\" data-x='{TAG}'>text</p>" + IMG + "<textarea>" + IMG + "</textarea>"
         "<svg><script><![CDATA[fbq('init')]]></script></svg>"
         "</body></html>"
     ).encode()

@@ -13,9 +13,12 @@ from .decision import get_decision as get_decision
 from .errors import ConfigError as ConfigError
 from .errors import MiddlewareNotInstalled as MiddlewareNotInstalled
 from .errors import OptOutError as OptOutError
+from .metrics import Counters as Counters
+from .reload import ReloadingConfig as ReloadingConfig
 from .rules import Action as Action
 from .rules import Rule as Rule
 from .rules import RuleSet as RuleSet
+from .settings import load_config as load_config
 from .signals import Signal as Signal
 from .signals import SignalKind as SignalKind
 from .signals import Verdict as Verdict

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
-from optout_mw.errors import ConfigError
+from optout_mw.errors import ConfigError, describe_type
 from optout_mw.rules import Action, Rule, RuleSet
 from optout_mw.urls import normalize_host
 
@@ -348,16 +348,6 @@ _KNOWN_KEYS: Final = (
 _MIN_MARKER_LEN: Final = 3
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
 
 
 def _string_list(
@@ -371,13 +361,13 @@ def _string_list(
     value = data.get(field_name, [])
     field_key = f"{key}.{field_name}"
     if isinstance(value, str) or not isinstance(value, list | tuple):
-        problems.append((field_key, f"expected a list of {what}, got {_type_name(value)}"))
+        problems.append((field_key, f"expected a list of {what}, got {describe_type(value)}"))
         return []
     items: list[tuple[str, str]] = []
     for index, item in enumerate(value):
         item_key = f"{field_key}[{index}]"
         if not isinstance(item, str):
-            problems.append((item_key, f"expected a string, got {_type_name(item)}"))
+            problems.append((item_key, f"expected a string, got {describe_type(item)}"))
         elif not item.strip():
             problems.append((item_key, "must not be empty"))
         else:
@@ -425,7 +415,7 @@ def rule_from_mapping(data: Mapping[str, object], key: str) -> Rule:
     """
     problems: list[tuple[str, str]] = []
     if not isinstance(data, Mapping):
-        raise ConfigError([(key, f"expected a table, got {_type_name(data)}")])
+        raise ConfigError([(key, f"expected a table, got {describe_type(data)}")])
     for unknown in sorted(set(map(str, data)) - set(_KNOWN_KEYS)):
         problems.append(
             (f"{key}.{unknown}", f"unknown key{_suggest(unknown, _KNOWN_KEYS)}")
@@ -447,7 +437,9 @@ def rule_from_mapping(data: Mapping[str, object], key: str) -> Rule:
 
     description = data.get("description", "")
     if not isinstance(description, str):
-        problems.append((f"{key}.description", f"expected a string, got {_type_name(description)}"))
+        problems.append(
+            (f"{key}.description", f"expected a string, got {describe_type(description)}")
+        )
         description = ""
 
     hosts: list[str] = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime
-import difflib
 import inspect
 import os
 import re
@@ -32,7 +31,7 @@ from enum import Enum
 from typing import Any, Final
 
 from .config import OptOutConfig
-from .errors import ConfigError
+from .errors import ConfigError, describe_type, did_you_mean
 from .rules import Rule
 
 __all__ = [
@@ -103,23 +102,8 @@ def env_var_name(field_name: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}{field_name.upper()}"
 
 
-def _suggest(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"unknown key; did you mean {close[0]!r}?" if close else "unknown key"
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return type(value).__name__
 
 
 # --- one source = one layer ------------------------------------------------------------
@@ -154,22 +138,22 @@ def _check_python_value(layer: _Layer, name: str, value: object, *, text_only: b
             return
     elif kind is FieldKind.BOOL:
         if not isinstance(value, bool):
-            layer.fail(name, "", f"expected true or false, got {_type_name(value)} {value!r}")
+            layer.fail(name, "", f"expected true or false, got {describe_type(value)} {value!r}")
             return
     elif kind is FieldKind.INT:
         if isinstance(value, bool) or not isinstance(value, int):
-            layer.fail(name, "", f"expected an integer, got {_type_name(value)} {value!r}")
+            layer.fail(name, "", f"expected an integer, got {describe_type(value)} {value!r}")
             return
     elif kind is FieldKind.STR:
         if not isinstance(value, str):
-            layer.fail(name, "", f"expected a string, got {_type_name(value)} {value!r}")
+            layer.fail(name, "", f"expected a string, got {describe_type(value)} {value!r}")
             return
     elif kind is FieldKind.OPTIONAL_STR:
         if isinstance(value, datetime.date):
             # TOML reads a bare 2025-01-31 as a date; the field holds its ISO text.
             value = value.isoformat()
         if value is not None and not isinstance(value, str):
-            layer.fail(name, "", f"expected a string, got {_type_name(value)} {value!r}")
+            layer.fail(name, "", f"expected a string, got {describe_type(value)} {value!r}")
             return
     elif kind is FieldKind.STR_LIST:
         if isinstance(value, str):
@@ -178,12 +162,12 @@ def _check_python_value(layer: _Layer, name: str, value: object, *, text_only: b
                        f"write [{value!r}]")
             return
         if not isinstance(value, list | tuple):
-            layer.fail(name, "", f"expected a list of strings, got {_type_name(value)}")
+            layer.fail(name, "", f"expected a list of strings, got {describe_type(value)}")
             return
         bad = False
         for index, item in enumerate(value):
             if not isinstance(item, str):
-                layer.fail(name, f"[{index}]", f"expected a string, got {_type_name(item)} "
+                layer.fail(name, f"[{index}]", f"expected a string, got {describe_type(item)} "
                            f"{item!r}")
                 bad = True
         if bad:
@@ -201,7 +185,7 @@ def _convert_rules(layer: _Layer, value: object) -> tuple[Rule, ...] | None:
 
     if isinstance(value, str) or not isinstance(value, list | tuple):
         layer.fail("rules", "", f"expected an array of rule tables ([[rules]]), got "
-                   f"{_type_name(value)}")
+                   f"{describe_type(value)}")
         return None
     rules: list[Rule] = []
     ok = True
@@ -210,7 +194,7 @@ def _convert_rules(layer: _Layer, value: object) -> tuple[Rule, ...] | None:
             rules.append(item)
             continue
         if not isinstance(item, Mapping):
-            layer.fail("rules", f"[{index}]", f"expected a rule table, got {_type_name(item)}")
+            layer.fail("rules", f"[{index}]", f"expected a rule table, got {describe_type(item)}")
             ok = False
             continue
         try:
@@ -270,7 +254,7 @@ def _read_toml(path: str | os.PathLike[str]) -> _Layer:
     layer.label = section_label
     for key, value in table.items():
         if key not in _KINDS:
-            layer.problems.append((f"{where}: {prefix}{key}", _suggest(key, _FIELD_NAMES)))
+            layer.problems.append((f"{where}: {prefix}{key}", did_you_mean(key, _FIELD_NAMES)))
             continue
         _check_python_value(layer, key, value, text_only=True)
     return layer
@@ -287,7 +271,7 @@ def _read_mapping(mapping: Mapping[str, object], prefix: str, source: str) -> _L
             continue
         name = key[len(prefix):].lower()
         if name not in _KINDS:
-            layer.problems.append((f"{source} {key}", _suggest(key, known)))
+            layer.problems.append((f"{source} {key}", did_you_mean(key, known)))
             continue
         _check_python_value(layer, name, value, text_only=False)
     return layer
@@ -305,7 +289,7 @@ def _read_env(environ: Mapping[str, str], prefix: str) -> _Layer:
             continue
         name = key[len(prefix):].lower()
         if name not in _KINDS:
-            layer.problems.append((f"env {key}", _suggest(key, [*known, file_var])))
+            layer.problems.append((f"env {key}", did_you_mean(key, [*known, file_var])))
             continue
         _parse_env_value(layer, name, text, prefix)
     return layer
@@ -352,7 +336,7 @@ def _read_overrides(overrides: Mapping[str, object]) -> _Layer:
     layer = _Layer(label)
     for key, value in overrides.items():
         if key not in _KINDS:
-            layer.problems.append((key, _suggest(key, _FIELD_NAMES)))
+            layer.problems.append((key, did_you_mean(key, _FIELD_NAMES)))
             continue
         _check_python_value(layer, key, value, text_only=False)
     return layer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -82,12 +83,10 @@ def serve_starlette(config: OptOutConfig) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="starlette-example", daemon=True)
     thread.start()
     try:
-        started = threading.Event()
-        # uvicorn exposes no start event; poll its flag with a bounded wait.
-        for _ in range(int(WAIT / 0.02)):
-            if server.started or not thread.is_alive():
-                break
-            started.wait(0.02)
+        # uvicorn exposes no start event: poll its flag, bounded.
+        deadline = time.monotonic() + WAIT
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
         if not server.started:
             raise RuntimeError("uvicorn did not start")
         port = server.servers[0].sockets[0].getsockname()[1]
@@ -110,8 +109,10 @@ def sink() -> Iterator[TrackerSink]:
         yield tracker_sink
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright() -> Iterator[Playwright]:
+    # Per test, not per session: while Playwright's sync API is running it leaves its event
+    # loop registered as the thread's running loop, which breaks any asyncio test after it.
     _require_chromium()
     with sync_playwright() as pw:
         yield pw

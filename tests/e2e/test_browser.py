@@ -3,9 +3,10 @@ opted-out visitors, on the Flask (WSGI) and Starlette (ASGI) shops.
 
 Every host but the first-party origin resolves to a local sink (see ``sink.py``), so a
 "contact" is any connection the browser opened, including preconnects that never send a
-request. Each opted-out load is paired with an opted-in load, made the same way in a
-fresh profile, that does reach the vendors: that is what makes "contacted nothing" mean
-something.
+request. Opted-out loads are checked exactly the way the opted-in loads of
+``test_gpc_visitor_contacts_no_vendor`` are, and those do reach every vendor: that is what
+makes "contacted nothing" mean something. Each browser gets a fresh profile, so nothing is
+served from a cache or remembered from an earlier failure.
 """
 
 from __future__ import annotations

@@ -148,6 +148,7 @@ _EMPTY: frozenset[bytes] = frozenset()
 _URLISH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\"'<>()`]+")
 _MAX_FRAGMENT_DEPTH = 3
 _NAME = re.compile(rb"[^" + syn.WS + rb"/>]*")
+_WS = syn.WS_BYTES
 
 _Skip: TypeAlias = Callable[[bytes, int], re.Match[bytes]]
 _SKIP_CACHE: dict[tuple[object, ...], _Skip] = {}
@@ -242,7 +243,7 @@ def _attr_names(buf: bytes, m: re.Match[bytes]) -> list[tuple[bytes, int]]:
 
 
 def _self_closing(buf: bytes, m: re.Match[bytes]) -> bool:
-    """"Self-closing start tag state": a "/" right before ">" outside any value."""
+    """ "Self-closing start tag state": a "/" right before ">" outside any value."""
     end = m.end(3)
     if buf[end - 1] != 0x2F:
         return False
@@ -312,6 +313,7 @@ class HTMLRewriter:
         self._hostish = self._hostish_all
         self._same_origin = True  # relative URLs stay on the document's origin
         self._hits: list[Rule] = []
+        self._breakout = False  # the tag being handled broke out of foreign content
         self._depth = 0
         # Input bookkeeping.
         self._buf = b""
@@ -528,10 +530,16 @@ class HTMLRewriter:
         return self._offset + pos, self._lines + 1, self._offset + pos - self._last_nl
 
     def _record(
-        self, rule: Rule, element: str, url: str | None, where: tuple[int, int, int]
+        self,
+        rule: Rule,
+        element: str,
+        url: str | None,
+        where: tuple[int, int, int],
+        action: Action | None = None,
     ) -> None:
         self._hits.append(rule)
-        self.findings.append(Finding(rule.name, rule.action, element, url, *where))
+        action = rule.action if action is None else action
+        self.findings.append(Finding(rule.name, action, element, url, *where))
 
     # -- markup in the data state ------------------------------------------------------
 
@@ -784,7 +792,11 @@ class HTMLRewriter:
             and any(a in _values(self._buf, m) for a in (b"color", b"face", b"size"))
         ):
             self._break_out(start)
-            return self._start_tag(m)
+            self._breakout = True
+            try:
+                return self._start_tag(m)
+            finally:
+                self._breakout = False
         sc = _self_closing(self._buf, m)
         top = self._frames[-1]
         sink = self._sink
@@ -891,9 +903,8 @@ class HTMLRewriter:
             rel = values.get(b"rel", b"").decode("latin-1").lower().split()
             if not _LINK_RELS.intersection(rel):
                 return end
-        elif name == b"input":
-            if values.get(b"type", b"").strip(b" \t\n\f\r").lower() != b"image":
-                return end
+        elif name == b"input" and values.get(b"type", b"").strip(_WS).lower() != b"image":
+            return end
         hit = self._match_urls(values, _FETCH[name])
         if hit is None and iframe:
             srcdoc = values.get(b"srcdoc")
@@ -904,12 +915,17 @@ class HTMLRewriter:
                 self._enter_raw(name)
             return end
         rule, url = hit
-        self._record(rule, name.decode("ascii"), url, self._where(start))
+        action = rule.action
+        if self._breakout and action is Action.STRIP:
+            # This tag ended foreign content (<svg><img>); without it what follows would
+            # stay inside the SVG and tokenize differently, so it is neutralised instead.
+            action = Action.BLOCK
+        self._record(rule, name.decode("ascii"), url, self._where(start), action)
         if self._report:
             if iframe:
                 self._enter_raw(name)
             return end
-        if rule.action is Action.STRIP:
+        if action is Action.STRIP:
             if iframe:
                 self._enter_raw(name)
                 self._begin_drop(start, name)
@@ -947,9 +963,7 @@ class HTMLRewriter:
             self._replace(start, end, self._blocked_tag(m, rule, _RENAME[b"script"]))
         return end
 
-    def _svg_fetch(
-        self, m: re.Match[bytes], name: bytes, sc: bool, start: int, end: int
-    ) -> int:
+    def _svg_fetch(self, m: re.Match[bytes], name: bytes, sc: bool, start: int, end: int) -> int:
         # SVG <script> and <image> fetch from href (or the older xlink:href). The content
         # of an SVG script is ordinary foreign content, not script data.
         element = "svg:" + name.decode("ascii")

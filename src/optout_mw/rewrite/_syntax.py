@@ -16,6 +16,7 @@ from html.entities import html5
 # ASCII whitespace as the tokenizer sees it. CR counts because input preprocessing turns
 # CR and CRLF into LF before tokenization. (Not ``\s``: that also matches ``\v``.)
 WS = rb"\t\n\f\r "
+WS_BYTES = b"\t\n\f\r "
 
 # From after a tag name up to (not including) its ``>``: the "before attribute name",
 # "attribute name", "after attribute name", "before attribute value", the three attribute
@@ -92,8 +93,17 @@ def alternation(names: Iterable[bytes]) -> bytes:
 URL_ATTRS = (b"src", b"srcset", b"href", b"data", b"poster", b"imagesrcset")
 # Fetching elements that change no tokenizer state (iframe does: RAWTEXT).
 SAFE_FETCH_NAMES = (
-    b"img", b"image", b"source", b"embed", b"input", b"track", b"frame", b"link", b"video",
-    b"audio", b"object",
+    b"img",
+    b"image",
+    b"source",
+    b"embed",
+    b"input",
+    b"track",
+    b"frame",
+    b"link",
+    b"video",
+    b"audio",
+    b"object",
 )
 # Foreign content: start and end tags that need the slow path (kept in sync with the
 # rewriter's tables; a swallowed <svg> must contain none of them).
@@ -134,9 +144,7 @@ _SAFE_VALUE = (
     rb"|(?=[^" + WS + rb">\"'])" + _safe_run(_SAFE_CHARS_UQ) + rb"(?=[" + WS + rb">])"
     rb"|(?=>))"
 )
-_ANY_VALUE = (
-    rb"(?:\"[^\"]*+\"|'[^']*+'|[^" + WS + rb">\"'][^" + WS + rb">]*+|(?=>))"
-)
+_ANY_VALUE = rb"(?:\"[^\"]*+\"|'[^']*+'|[^" + WS + rb">\"'][^" + WS + rb">]*+|(?=>))"
 # ATTRS again, with every URL attribute restricted to a value that stays same-origin.
 _SAFE_ATTRS = (
     rb"(?:[" + WS + rb"/]++"
@@ -174,19 +182,26 @@ def _not_url_attr() -> bytes:
 
 _SAFE_FAST_ATTRS = (
     _RUN
-    + rb"(?:(?<=[^" + WS + rb"/\"'])"
-    + rb"(?:=(?:\"" + _safe_run(_SAFE_CHARS_DQ) + rb"\"|'" + _safe_run(_SAFE_CHARS_SQ) + rb"')"
-    + rb"|" + _not_url_attr() + rb"=(?:\"[^\"]*+\"|'[^']*+'))"
+    + rb"(?:(?<=[^"
+    + WS
+    + rb"/\"'])"
+    + rb"(?:=(?:\""
+    + _safe_run(_SAFE_CHARS_DQ)
+    + rb"\"|'"
+    + _safe_run(_SAFE_CHARS_SQ)
+    + rb"')"
+    + rb"|"
+    + _not_url_attr()
+    + rb"=(?:\"[^\"]*+\"|'[^']*+'))"
     + _RUN
     + rb")*+"
 )
 
 
-def _tags(start_names: frozenset[bytes] | tuple[bytes, ...], end_names: object) -> list[bytes]:
-    """Alternatives for start and end tags whose names are not listed: fast form first."""
-    names = frozenset(end_names) if isinstance(end_names, (frozenset, tuple, list)) else frozenset()
+def _tag_forms(start_names: frozenset[bytes], end_names: frozenset[bytes]) -> list[bytes]:
+    """Start and end tags whose names are not listed: fast forms, then full forms."""
     not_start = rb"(?!" + alternation(start_names) + _DELIM + rb")"
-    not_end = rb"(?!" + alternation(names) + _DELIM + rb")" if names else b""
+    not_end = rb"(?!" + alternation(end_names) + _DELIM + rb")" if end_names else b""
     return [
         rb"<" + not_start + _FAST_NAME + _FAST_ATTRS + rb">",
         rb"</" + not_end + _FAST_NAME + rb"[" + WS + rb"]*+>",
@@ -213,29 +228,37 @@ def skip_pattern(
     attributes are all same-origin relative URLs are consumed as well: they cannot reach
     a third party.
     """
-    parts = _tags(start_names, end_names)
-    parts.append(_COMMENT)
+    fast_start, fast_end, full_start, full_end = _tag_forms(start_names, end_names)
+    # Order matters for speed only: the common shapes first, the full forms last.
+    parts = [fast_start, fast_end]
+    slow = [_COMMENT, full_start, full_end]
     if same_origin:
         names = [n for n in SAFE_FETCH_NAMES if n in start_names]
         if names:
             head = rb"<" + alternation(names) + rb"(?=" + _DELIM + rb")"
             parts.append(head + _SAFE_FAST_ATTRS + rb">")
-            parts.append(head + _SAFE_ATTRS + rb">")
+            slow.append(head + _SAFE_ATTRS + rb">")
     if b"svg" in start_names:
-        f_start = (
-            rb"<(?!" + alternation(FOREIGN_START) + _DELIM + rb")" + _FAST_NAME + _FAST_ATTRS + rb">"
-        )
-        f_end = rb"</(?!" + alternation(FOREIGN_END) + _DELIM + rb")" + _FAST_NAME + rb"[" + WS + rb"]*+>"
-        content = (
-            rb"(?:[^<]*+(?:" + f_start + rb"|" + f_end + rb"|" + _COMMENT + rb"|" + _LT_TEXT + rb"))*+"
-            rb"[^<]*+"
-        )
+        not_start = rb"(?!" + alternation(FOREIGN_START) + _DELIM + rb")"
+        not_end = rb"(?!" + alternation(FOREIGN_END) + _DELIM + rb")"
+        f_start = rb"<" + not_start + _FAST_NAME + _FAST_ATTRS + rb">"
+        f_end = rb"</" + not_end + _FAST_NAME + rb"[" + WS + rb"]*+>"
+        inner = b"|".join((f_start, f_end, _COMMENT, _LT_TEXT))
+        content = rb"(?:[^<]*+(?:" + inner + rb"))*+[^<]*+"
         # Only the fast form, so a "/" before ">" can only mean <svg/> (no content): such
         # tags, and anything unusual inside, are left to the slow path.
         parts.append(
-            rb"<(?i:svg)(?=[" + WS + rb"/>])" + _FAST_ATTRS + rb"(?<!/)>" + content
-            + rb"</(?i:svg)[" + WS + rb"]*+>"
+            rb"<(?i:svg)(?=["
+            + WS
+            + rb"/>])"
+            + _FAST_ATTRS
+            + rb"(?<!/)>"
+            + content
+            + rb"</(?i:svg)["
+            + WS
+            + rb"]*+>"
         )
+    parts.extend(slow)
     parts.append(_LT_TEXT)
     # Text and the tag after it in one iteration: group repetition is what costs in re.
     return re.compile(rb"(?:[^<]*+(?:" + b"|".join(parts) + rb"))*+[^<]*+")
