@@ -20,15 +20,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import best_time, row  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import PlainTextResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
+from _harness import best_time, row
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from optout_mw import OptOutASGIMiddleware, OptOutWSGIMiddleware, development_config  # noqa: E402
-from optout_mw._types import Receive, Scope, Send, StartResponse, WSGIApp, WSGIEnviron  # noqa: E402
-from optout_mw.cookies import ChoiceCookieCodec, StoredChoice  # noqa: E402
+from optout_mw import OptOutASGIMiddleware, OptOutWSGIMiddleware, development_config
+from optout_mw._types import Receive, Scope, Send, StartResponse, WSGIApp, WSGIEnviron
+from optout_mw.cookies import ChoiceCookieCodec, StoredChoice
 
 CONFIG = development_config()
 
@@ -43,7 +43,8 @@ def visitors() -> dict[str, list[tuple[str, str]]]:
     while sum(len(p) + 2 for p in parts) + len(signals) < 4096 - 40:
         parts.append(f"_ga_{index:03d}=GA1.1.{index:010d}.{index:010d}")
         index += 1
-    cookie = "; ".join(parts[: len(parts) // 2] + [signals] + parts[len(parts) // 2 :])
+    half = len(parts) // 2
+    cookie = "; ".join([*parts[:half], signals, *parts[half:]])
     cookie += "; pad=" + "x" * max(0, 4096 - len(cookie) - 7)
     return {
         "(a) no signals": [],

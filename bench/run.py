@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite")
+MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline")
 
 
 def main(argv: list[str]) -> None:

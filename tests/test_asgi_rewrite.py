@@ -48,7 +48,7 @@ async def test_rewritten_output_reaches_client_before_the_last_chunk() -> None:
 
 async def test_pathsend_removed_from_a_copied_scope() -> None:
     seen: list[Scope] = []
-    extensions = {"http.response.pathsend": {}, "http.response.zerocopy": {},
+    extensions: dict[str, Any] = {"http.response.pathsend": {}, "http.response.zerocopy": {},
                   "http.response.trailers": {}}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,7 +91,7 @@ async def test_repeated_start_is_an_error() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HTML})
         await send({"type": "http.response.start", "status": 200, "headers": HTML})
 
-    with pytest.raises(RuntimeError, match="repeated http.response.start"):
+    with pytest.raises(RuntimeError, match=r"repeated http\.response\.start"):
         await call(middleware(app), http_scope(headers=GPC))
 
 

@@ -170,3 +170,9 @@ def test_build_set_cookie_defaults() -> None:
     assert build_set_cookie("c", "v", max_age=None, secure=False, http_only=False) == (
         "c=v; Path=/; SameSite=Lax"
     )
+
+
+def test_reader_accepts_comma_joined_cookie_fields() -> None:
+    reader = CookieReader(["usprivacy", "__gpp_sid"])
+    assert reader.read("a=1,usprivacy=1YYN") == {"usprivacy": ["1YYN"]}
+    assert reader.read("a=1, __gpp_sid=7,8") == {"__gpp_sid": ["7,8"]}

@@ -555,7 +555,7 @@ def test_accepts_bytearray_and_memoryview() -> None:
     assert out == b"<p>a</p>"
 
 
-# -- helpers -----------------------------------------------------------------------------
+# -- attribute values and srcset ----------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,7 @@ def _page_chunks(total: int, chunk: int) -> Iterator[bytes]:
     Pieces are cut at fixed sizes from a repeating run of cards, so tags straddle the
     boundaries.
     """
-    run = "".join(CARD.format(i=i) + (TRACKERS if i % 10 == 0 else "") for i in range(200))
-    run = run.encode()
+    run = "".join(CARD.format(i=i) + (TRACKERS if i % 10 == 0 else "") for i in range(200)).encode()
     yield b"<!DOCTYPE html><html><head><title>big</title></head><body>"
     sent = 0
     offset = 0

@@ -17,7 +17,15 @@ from .decision import DECISION_KEY, Decision
 from .engine import Engine, EngineSource, Observer, StaticSource
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
 from .metrics import Metrics
-from .response import BODY_DIGEST_HEADERS, BodyPipeline, is_html, plan_response
+from .response import (
+    BODY_DIGEST_HEADERS,
+    REFUSABLE,
+    BodyPipeline,
+    SkipReason,
+    is_html,
+    plan_response,
+    refusal,
+)
 
 #: ASGI extensions that would send a body around the middleware.
 _BYPASS_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopy")
@@ -90,16 +98,22 @@ class OptOutASGIMiddleware:
 
 def _annotate(scope: Scope, decision: Decision) -> None:
     scope[DECISION_KEY] = decision
-    # Starlette's request.state reads scope["state"]; copy it so a dict shared with the
-    # server's lifespan state is never mutated.
-    state = scope.get("state")
-    scope["state"] = {**state, "optout": decision} if state else {"optout": decision}
+    # Starlette's request.state reads scope["state"]; servers hand each request its own
+    # shallow copy of the lifespan state, so it is written in place, where middleware
+    # outside this one also sees it.
+    scope.setdefault("state", {})["optout"] = decision
 
 
 def _add_vary(headers: RawHeaders, vary: tuple[str, ...]) -> None:
     merged = merge_vary((v.decode("latin-1") for v in get_all(headers, b"vary")), vary)
     if merged is not None:
         set_header(headers, b"vary", merged.encode("latin-1"))
+
+
+def _weaken_etag(headers: RawHeaders) -> None:
+    etag = get_header(headers, b"etag")
+    if etag is not None:
+        set_header(headers, b"etag", weaken_etag(etag.decode("latin-1")).encode("latin-1"))
 
 
 def _add_cookies(headers: RawHeaders, set_cookies: list[str]) -> None:
@@ -199,8 +213,8 @@ class _Responder:
     """Per-request state for a response that may be rewritten."""
 
     __slots__ = (
-        "decision", "engine", "held", "observer", "path", "pipeline", "scope", "send",
-        "set_cookies", "started",
+        "decision", "engine", "held", "observer", "path", "pipeline", "refused", "scope",
+        "send", "set_cookies", "started",
     )
 
     def __init__(
@@ -221,6 +235,7 @@ class _Responder:
         self.held: Message | None = None
         self.pipeline: BodyPipeline | None = None
         self.started = False
+        self.refused = False
 
     async def run(self, app: ASGIApp, receive: Receive, send: Send) -> None:
         self.send = send
@@ -235,6 +250,8 @@ class _Responder:
         await app(scope, receive, self.send_wrapper)
 
     async def send_wrapper(self, message: Message) -> None:
+        if self.refused:
+            return  # a 502 went out instead of this response
         kind = message["type"]
         if kind == "http.response.start":
             await self._start(message)
@@ -264,8 +281,14 @@ class _Responder:
             _add_cookies(headers, self.set_cookies)
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
-        if plan.drop_length and self.engine.enforce:
-            remove_headers(headers, (b"content-length",))
+            if plan.skip_reason in REFUSABLE and self.engine.refuses:
+                await self._refuse(plan.skip_reason)
+                return
+        if self.engine.enforce:
+            if plan.drop_length:
+                remove_headers(headers, (b"content-length",))
+            if plan.weaken_etag:
+                _weaken_etag(headers)
         message = {**message, "headers": headers}
         if not plan.rewrite:
             await self.send(message)
@@ -280,15 +303,29 @@ class _Responder:
             await self.send(message)
             return
         remove_headers(headers, _DROP_ON_REWRITE)
-        etag = get_header(headers, b"etag")
-        if etag is not None:
-            set_header(headers, b"etag", weaken_etag(etag.decode("latin-1")).encode("latin-1"))
+        _weaken_etag(headers)
         self.held = message
+
+    async def _refuse(self, reason: SkipReason) -> None:
+        self.refused = True
+        self.held = None
+        self.pipeline = None
+        status, headers, body = refusal(reason, self.engine.vary)
+        await self.send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        })
+        await self.send({"type": "http.response.body", "body": body})
 
     async def _body(self, message: Message, pipeline: BodyPipeline) -> None:
         body: bytes = message.get("body", b"")
         more: bool = message.get("more_body", False)
         out = pipeline.feed(body)
+        if pipeline.failed in REFUSABLE and self.held is not None and self.engine.refuses:
+            self.observer.skipped(SkipReason.UTF16_BOM, self.path)
+            await self._refuse(SkipReason.UTF16_BOM)
+            return
         if not more:
             out += pipeline.close()
             self.pipeline = None

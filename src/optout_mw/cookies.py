@@ -78,11 +78,15 @@ class CookieReader:
 
 
 def _starts_pair(header: str, index: int) -> bool:
-    """Whether ``index`` starts a ``name=value`` pair: only spaces back to a ``;``."""
+    """Whether ``index`` starts a ``name=value`` pair: only spaces back to a ``;``.
+
+    A ``,`` counts too: some servers join repeated ``Cookie`` fields with commas, and an
+    opt-out must not hide behind that.
+    """
     index -= 1
     while index >= 0 and header[index] in " \t":
         index -= 1
-    return index < 0 or header[index] == ";"
+    return index < 0 or header[index] in ";,"
 
 
 class ChoiceStatus(StrEnum):
@@ -129,9 +133,10 @@ class ChoiceCookieCodec:
         cached = self._verified.get(value)
         if cached is None:
             cached = self._verify(value)
-            if len(self._verified) >= 1024:
-                self._verified.clear()
-            self._verified[value] = cached
+            if len(value) <= 4096:  # junk that is never valid is not worth remembering
+                if len(self._verified) >= 1024:
+                    self._verified.clear()
+                self._verified[value] = cached
         choice, status = cached
         if choice is not None and now - choice.signed_at > self.max_age:
             return None, ChoiceStatus.EXPIRED

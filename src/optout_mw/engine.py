@@ -28,8 +28,8 @@ logger = logging.getLogger("optout_mw")
 
 class Engine:
     __slots__ = (
-        "_exclude", "_include", "_transforms", "config", "decider", "enforce", "ruleset",
-        "surface", "vary",
+        "_exclude", "_include", "_transforms", "config", "decider", "enforce", "refuses",
+        "ruleset", "surface", "vary",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
@@ -40,6 +40,7 @@ class Engine:
         self.ruleset = config.ruleset
         self.vary = config.vary
         self.enforce = config.mode is Mode.ENFORCE
+        self.refuses = self.enforce and config.refuse_unrewritable
         self.surface = Surface(config)
         self._include = config.include_paths
         self._exclude = config.exclude_paths

@@ -17,7 +17,11 @@ ASCII_COMPATIBLE_CHARSETS = frozenset(
         "windows-1252", "cp1252", "iso-8859-2", "iso-8859-15", "windows-1250", "windows-1251",
         "windows-1253", "windows-1254", "windows-1257", "koi8-r", "koi8-u", "x-user-defined",
         "iso-8859-5", "iso-8859-7", "iso-8859-9", "gbk", "gb2312", "gb18030", "big5",
-        "euc-jp", "euc-kr", "shift_jis", "windows-31j", "cp932", "euc-tw",
+        "euc-jp", "euc-kr", "shift_jis", "windows-31j", "cp932", "euc-tw", "sjis",
+        "x-sjis", "ms_kanji", "iso-8859-3", "iso-8859-4", "iso-8859-6", "iso-8859-8",
+        "iso-8859-8-i", "iso-8859-10", "iso-8859-13", "iso-8859-14", "iso-8859-16",
+        "windows-874", "windows-1255", "windows-1256", "windows-1258", "tis-620",
+        "macintosh", "x-mac-cyrillic", "ibm866", "cp1251", "cp1250", "iso8859-1",
     }
 )
 # shift_jis, big5, gbk and gb18030 are listed because their second bytes never fall in the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -32,6 +32,28 @@ class SkipReason(StrEnum):
     UTF16_BOM = "utf16_bom"
 
 
+#: With ``refuse_unrewritable``, these answer ``502`` instead of passing the page through.
+REFUSABLE = frozenset(
+    {SkipReason.UNSUPPORTED_CHARSET, SkipReason.UNSUPPORTED_ENCODING, SkipReason.UTF16_BOM}
+)
+
+
+def refusal(reason: SkipReason, vary: tuple[str, ...]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The ``502`` sent instead of a page that should be rewritten but cannot be."""
+    body = (
+        f"This page could not be checked for third-party trackers ({reason}), "
+        "so it was not sent.\n"
+    ).encode()
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ]
+    if vary:
+        headers.append(("Vary", ", ".join(vary)))
+    return 502, headers, body
+
+
 #: Headers whose value describes the exact bytes of the body, which a rewrite changes.
 BODY_DIGEST_HEADERS = ("content-md5", "digest", "repr-digest", "content-digest")
 
@@ -48,6 +70,9 @@ class ResponsePlan:
     skip_reason: SkipReason | None = None
     #: Drop ``Content-Length`` (HEAD of a page that would have been rewritten).
     drop_length: bool = False
+    #: Weaken a strong ``ETag``: a 304 revalidating a rewritten page (RFC 9111 §4.3.4 merges
+    #: its headers into the stored, rewritten response).
+    weaken_etag: bool = False
 
 
 NOT_HTML = ResponsePlan(html=False, rewrite=False)
@@ -78,11 +103,15 @@ def plan_response(
         is on for this path.
     """
     media, charset = parse_content_type(content_type)
+    if wants_rewrite and status == 304:
+        # 304s often carry no Content-Type, yet revalidate a page that was rewritten.
+        return ResponsePlan(html=True, rewrite=False, skip_reason=SkipReason.NO_BODY,
+                            weaken_etag=True)
     if media not in HTML_MEDIA_TYPES:
         return NOT_HTML
     if not wants_rewrite:
         return HTML_KEEP
-    if status in (204, 304) or status < 200:
+    if status == 204 or status < 200:
         return ResponsePlan(html=True, rewrite=False, skip_reason=SkipReason.NO_BODY)
     if method == "HEAD":
         # The GET body would be rewritten, so its length is unknowable (RFC 9110 §9.3.2).
@@ -109,93 +138,119 @@ class Transformer(Protocol):
 
 # --- content codings ---------------------------------------------------------------------
 
+#: Largest piece of decoded output produced at once: a few compressed bytes can expand
+#: enormously (a "decompression bomb"), so output is produced and rewritten piecewise.
 _CHUNK = 64 * 1024
+#: zstd offers no output limit per call; feeding small input slices bounds each call's
+#: output (one 128 KiB block per few bytes at worst).
+_ZSTD_SLICE = 128
 
 
 class _Codec(Protocol):
-    def decode(self, data: bytes) -> list[bytes]: ...
+    def decode(self, data: bytes) -> Iterator[bytes]: ...
 
-    def decode_end(self) -> list[bytes]: ...
+    def decode_end(self) -> Iterator[bytes]: ...
 
-    def encode(self, data: bytes, *, flush: bool) -> bytes: ...
+    def encode(self, data: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
 
     def encode_end(self) -> bytes: ...
 
 
 class _Zlib:
     """gzip and deflate. ``deflate`` is meant to be zlib-wrapped (RFC 9110 §8.4.1.2), but
-    servers send raw deflate too and browsers accept both, so the first bytes decide."""
+    servers send raw deflate too and browsers accept both, so the first bytes decide, and
+    the encoder is created only then. A gzip body may hold several members (RFC 1952)."""
 
     def __init__(self, encoding: str) -> None:
         self._gzip = encoding in ("gzip", "x-gzip")
-        self._decoder: zlib._Decompress | None = (
-            zlib.decompressobj(16 + zlib.MAX_WBITS) if self._gzip else None
-        )
+        self._decoder: zlib._Decompress | None = None
+        self._encoder: zlib._Compress | None = None
         self._head = b""
-        wbits = 16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS
+        if self._gzip:
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._encoder = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+    def _start_deflate(self, data: bytes) -> None:
+        # A zlib stream starts with a 2-byte header: CM=8 and a multiple-of-31 check.
+        raw = (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31 != 0
+        wbits = -zlib.MAX_WBITS if raw else zlib.MAX_WBITS
+        self._decoder = zlib.decompressobj(wbits)
         self._encoder = zlib.compressobj(6, zlib.DEFLATED, wbits)
 
-    def decode(self, data: bytes) -> list[bytes]:
+    def decode(self, data: bytes) -> Iterator[bytes]:
         if self._decoder is None:
-            # A zlib stream starts with a 2-byte header: CM=8 and a multiple-of-31 check.
             data = self._head + data
             if len(data) < 2:
                 self._head = data
-                return []
-            raw = (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31 != 0
-            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-            if raw:
-                self._encoder = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        out = []
-        # Bounded pieces: a small compressed chunk can expand enormously.
-        piece = self._decoder.decompress(data, _CHUNK)
-        while piece:
-            out.append(piece)
-            tail = self._decoder.unconsumed_tail
-            piece = self._decoder.decompress(tail, _CHUNK) if tail else b""
-        return out
+                return
+            self._head = b""
+            self._start_deflate(data)
+        decoder = self._decoder
+        assert decoder is not None
+        while data:
+            if decoder.eof:
+                if data.strip(b"\x00") == b"":
+                    return  # zero padding after the last member, as gzip tolerates
+                if not self._gzip:
+                    raise ValueError("data after the end of the deflate stream")
+                decoder = self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            piece = decoder.decompress(data, _CHUNK)
+            if piece:
+                yield piece
+            data = decoder.unconsumed_tail or (decoder.unused_data if decoder.eof else b"")
 
-    def decode_end(self) -> list[bytes]:
+    def decode_end(self) -> Iterator[bytes]:
         if self._decoder is None:
             if self._head:
                 raise ValueError("truncated deflate stream")
-            return []
+            return
         if not self._decoder.eof:
             raise ValueError("truncated compressed stream")
         rest = self._decoder.flush()
-        return [rest] if rest else []
+        if rest:
+            yield rest
 
-    def encode(self, data: bytes, *, flush: bool) -> bytes:
-        out = self._encoder.compress(data)
-        if flush:
-            out += self._encoder.flush(zlib.Z_SYNC_FLUSH)
-        return out
+    def encode(self, data: bytes) -> bytes:
+        return self._encoder.compress(data) if self._encoder is not None else b""
+
+    def flush(self) -> bytes:
+        return self._encoder.flush(zlib.Z_SYNC_FLUSH) if self._encoder is not None else b""
 
     def encode_end(self) -> bytes:
-        return self._encoder.flush(zlib.Z_FINISH)
+        return self._encoder.flush(zlib.Z_FINISH) if self._encoder is not None else b""
 
 
 class _Brotli:
     def __init__(self) -> None:
         import brotli
 
-        self._brotli = brotli
         self._decoder = brotli.Decompressor()
         self._encoder = brotli.Compressor(quality=5)
 
-    def decode(self, data: bytes) -> list[bytes]:
-        out: bytes = self._decoder.process(data)
-        return [out] if out else []
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        decoder = self._decoder
+        out: bytes = decoder.process(data, output_buffer_limit=_CHUNK)
+        if out:
+            yield out
+        # Drain what the consumed input still holds, one bounded piece at a time.
+        while out:
+            out = decoder.process(b"", output_buffer_limit=_CHUNK)
+            if out:
+                yield out
 
-    def decode_end(self) -> list[bytes]:
+    def decode_end(self) -> Iterator[bytes]:
         if not self._decoder.is_finished():
             raise ValueError("truncated brotli stream")
-        return []
+        return iter(())
 
-    def encode(self, data: bytes, *, flush: bool) -> bytes:
+    def encode(self, data: bytes) -> bytes:
         out: bytes = self._encoder.process(data)
-        if flush:
-            out += self._encoder.flush()
+        return out
+
+    def flush(self) -> bytes:
+        out: bytes = self._encoder.flush()
         return out
 
     def encode_end(self) -> bytes:
@@ -204,24 +259,41 @@ class _Brotli:
 
 
 class _Zstd:
+    """zstd, frame by frame (a body may hold several frames), so a truncated last frame
+    is detected."""
+
     def __init__(self) -> None:
         import zstandard
 
         self._zstd = zstandard
-        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._decoder = self._decompressor.decompressobj()
         self._encoder = zstandard.ZstdCompressor(level=3).compressobj()
+        self._started = False
 
-    def decode(self, data: bytes) -> list[bytes]:
-        out: bytes = self._decoder.decompress(data)
-        return [out] if out else []
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        for index in range(0, len(data), _ZSTD_SLICE):
+            piece = data[index : index + _ZSTD_SLICE]
+            while piece:
+                if self._decoder.eof:
+                    self._decoder = self._decompressor.decompressobj()
+                self._started = True
+                out: bytes = self._decoder.decompress(piece)
+                if out:
+                    yield out
+                piece = self._decoder.unused_data if self._decoder.eof else b""
 
-    def decode_end(self) -> list[bytes]:
-        return []
+    def decode_end(self) -> Iterator[bytes]:
+        if self._started and not self._decoder.eof:
+            raise ValueError("truncated zstd stream")
+        return iter(())
 
-    def encode(self, data: bytes, *, flush: bool) -> bytes:
+    def encode(self, data: bytes) -> bytes:
         out: bytes = self._encoder.compress(data)
-        if flush:
-            out += self._encoder.flush(self._zstd.COMPRESSOBJ_FLUSH_BLOCK)
+        return out
+
+    def flush(self) -> bytes:
+        out: bytes = self._encoder.flush(self._zstd.COMPRESSOBJ_FLUSH_BLOCK)
         return out
 
     def encode_end(self) -> bytes:
@@ -267,11 +339,16 @@ class BodyPipeline:
     With ``passthrough=True`` (report mode) the original bytes are returned unchanged while
     the transformer still sees the decoded body, so findings are collected.
 
-    A body that fails to decode is passed through unchanged from that point on; what was
-    already sent cannot be recalled, so :attr:`failed` records it for logging.
+    A body that fails to decode is passed through unchanged when nothing re-encoded has
+    been sent yet; otherwise the re-encoded stream is closed cleanly at that point, since
+    bytes already sent cannot be recalled. :attr:`failed` records why, for logging. A body
+    starting with a UTF-16 byte-order mark (which browsers obey over the declared charset)
+    is passed through unchanged: the byte-level rewriter cannot read it.
     """
 
-    __slots__ = ("_codec", "_emitted", "_passthrough", "_transformer", "failed")
+    __slots__ = (
+        "_codec", "_emitted", "_passthrough", "_raw_tail", "_sniffed", "_transformer", "failed",
+    )
 
     def __init__(
         self, transformer: Transformer, *, encoding: str | None = None, passthrough: bool = False
@@ -280,48 +357,80 @@ class BodyPipeline:
         self._codec = available_encodings()[encoding]() if encoding else None
         self._passthrough = passthrough
         self._emitted = False
+        self._sniffed = False
+        # After a failure: whether later input passes through raw (else it is dropped).
+        self._raw_tail = True
         self.failed: SkipReason | None = None
+
+    def _sniff(self, piece: bytes) -> bool:
+        """False when the body turns out to be UTF-16 (checked on its first bytes)."""
+        self._sniffed = True
+        if piece.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.failed = SkipReason.UTF16_BOM
+            self._raw_tail = True  # nothing was emitted yet: the body passes unchanged
+            return False
+        return True
 
     def feed(self, data: bytes) -> bytes:
         if self.failed is not None:
-            return data if self._raw_after_failure else b""
-        if self._codec is None:
+            return data if self._raw_tail else b""
+        codec = self._codec
+        if codec is None:
+            if not self._sniffed and data and not self._sniff(data):
+                return data
             out = self._transformer.feed(data)
             return data if self._passthrough else out
+        parts: list[bytes] = []
         try:
-            pieces = self._codec.decode(data)
+            for piece in codec.decode(data):
+                if not self._sniffed and not self._sniff(piece):
+                    return data
+                rewritten = self._transformer.feed(piece)
+                if rewritten and not self._passthrough:
+                    parts.append(codec.encode(rewritten))
         except Exception:  # zlib.error, brotli.error, zstd errors: a broken body; fail open
             self._fail()
-            return data if self._raw_after_failure else b""
-        rewritten = b"".join([self._transformer.feed(piece) for piece in pieces])
+            if self._raw_tail:
+                return data
+            return b"".join(parts) + self._finish_after_failure(codec)
         if self._passthrough:
             return data
-        out = self._codec.encode(rewritten, flush=True)
+        parts.append(codec.flush())
+        out = b"".join(parts)
         self._emitted = self._emitted or bool(out)
         return out
-
-    @property
-    def _raw_after_failure(self) -> bool:
-        # Before anything re-encoded went out, the original bytes can still pass unchanged.
-        return self._passthrough or not self._emitted
 
     def _fail(self) -> None:
         logger.warning("optout_mw: response body could not be decoded; passed through")
         self.failed = SkipReason.DECODE_ERROR
+        # Before anything re-encoded went out, the original bytes can still pass unchanged.
+        self._raw_tail = self._passthrough or not self._emitted
+
+    def _finish_after_failure(self, codec: _Codec) -> bytes:
+        # Close the re-encoded stream cleanly with what the rewriter still holds.
+        return codec.encode(self._transformer.close()) + codec.encode_end()
 
     def close(self) -> bytes:
-        if self._codec is None:
+        codec = self._codec
+        if codec is None:
+            if self.failed is not None:
+                return b""
             out = self._transformer.close()
             return b"" if self._passthrough else out
         if self.failed is not None:
-            return b"" if self._raw_after_failure else self._codec.encode_end()
+            return b""
+        parts: list[bytes] = []
         try:
-            pieces = self._codec.decode_end()
+            for piece in codec.decode_end():
+                rewritten = self._transformer.feed(piece)
+                if rewritten and not self._passthrough:
+                    parts.append(codec.encode(rewritten))
         except Exception:
             self._fail()
-            pieces = []
-        rewritten = b"".join([self._transformer.feed(piece) for piece in pieces])
-        rewritten += self._transformer.close()
+            if self._raw_tail:
+                return b""
+            return b"".join(parts) + self._finish_after_failure(codec)
+        tail = self._transformer.close()
         if self._passthrough:
             return b""
-        return self._codec.encode(rewritten, flush=False) + self._codec.encode_end()
+        return b"".join(parts) + codec.encode(tail) + codec.encode_end()

@@ -20,7 +20,16 @@ from .decision import DECISION_KEY, Decision
 from .engine import Engine, EngineSource, Observer, StaticSource
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
 from .metrics import Metrics
-from .response import BODY_DIGEST_HEADERS, BodyPipeline, ResponsePlan, is_html, plan_response
+from .response import (
+    BODY_DIGEST_HEADERS,
+    REFUSABLE,
+    BodyPipeline,
+    ResponsePlan,
+    SkipReason,
+    is_html,
+    plan_response,
+    refusal,
+)
 
 _Headers = list[tuple[str, str]]
 _DROP_ON_REWRITE = ("content-length", *BODY_DIGEST_HEADERS)
@@ -142,6 +151,12 @@ def _read_body(environ: WSGIEnviron, limit: int) -> tuple[bytes, bool]:
     return data, False
 
 
+def _weaken_etag(headers: _Headers) -> None:
+    etag = get_header(headers, "etag")
+    if etag is not None:
+        set_header(headers, "etag", weaken_etag(etag))
+
+
 def _add_vary(headers: _Headers, vary: tuple[str, ...]) -> None:
     merged = merge_vary(get_all(headers, "vary"), vary)
     if merged is not None:
@@ -199,10 +214,12 @@ class _RewritingResponse:
         self.iterator: Iterator[bytes] | None = None
         self.done = False
         self.closed = False
+        #: Set when a 502 replaces a page that should be rewritten but cannot be.
+        self.refused: SkipReason | None = None
 
     def call(self, app: WSGIApp, environ: WSGIEnviron) -> Iterable[bytes]:
         result = app(environ, self.start_response)
-        if self.plan is not None and not self.plan.rewrite:
+        if self.plan is not None and not self.plan.rewrite and self.refused is None:
             # start_response came eagerly and there is nothing to rewrite: hand back the
             # application's own iterable (keeps wsgi.file_wrapper and its close()).
             return result
@@ -233,10 +250,10 @@ class _RewritingResponse:
         self.pipeline = None
         self._plan(status, headers)
         assert self.plan is not None
+        if self.refused is not None:
+            return self.write
         if not self.plan.rewrite:
-            self._start_server(length=None)
-            assert self.server_write is not None
-            return self.server_write
+            return self._start_server(length=None)
         if not self.engine.enforce:
             self._start_server(length=None)  # report mode changes no byte: nothing to hold
         return self.write
@@ -259,38 +276,50 @@ class _RewritingResponse:
             headers.extend(("Set-Cookie", value) for value in self.set_cookies)
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
-        if plan.drop_length and self.engine.enforce:
-            remove_headers(headers, ("content-length",))
+            if plan.skip_reason in REFUSABLE and self.engine.refuses:
+                self.refused = plan.skip_reason
+        if self.engine.enforce:
+            if plan.drop_length:
+                remove_headers(headers, ("content-length",))
+            if plan.weaken_etag:
+                _weaken_etag(headers)
         if plan.rewrite:
             self.pipeline = self.engine.new_pipeline(
                 plan, self.path, self.decision, get_header(headers, "content-security-policy"),
                 self.observer,
             )
             if self.engine.enforce:
-                etag = get_header(headers, "etag")
-                if etag is not None:
-                    set_header(headers, "etag", weaken_etag(etag))
+                _weaken_etag(headers)
                 remove_headers(headers, BODY_DIGEST_HEADERS)
         self.plan, self.status, self.headers = plan, status, headers
         return plan
 
-    def _start_server(self, *, length: int | None) -> None:
+    def _start_server(self, *, length: int | None) -> Write:
         if self.server_write is not None:
-            return
+            return self.server_write
+        if self.refused is not None:
+            status, headers, _ = refusal(self.refused, self.engine.vary)
+            self.server_write = self.server_start_response(f"{status} Bad Gateway", headers)
+            return self.server_write
         if self.plan is not None and self.plan.rewrite and self.engine.enforce:
             remove_headers(self.headers, ("content-length",))
             if length is not None:
                 self.headers.append(("Content-Length", str(length)))
         self.server_write = self.server_start_response(self.status, self.headers)
+        return self.server_write
 
     def write(self, data: bytes) -> None:
         if self.plan is None:
             raise AssertionError("write() called before start_response()")
-        self._start_server(length=None)
-        assert self.server_write is not None
+        if self.refused is not None:
+            if self.server_write is None:
+                body = refusal(self.refused, self.engine.vary)[2]
+                self._start_server(length=None)(body)
+            return
+        server_write = self._start_server(length=None)
         out = self.pipeline.feed(data) if self.pipeline is not None else data
         if out:
-            self.server_write(out)
+            server_write(out)
 
     # -- the iterable -------------------------------------------------------------------
 
@@ -309,6 +338,8 @@ class _RewritingResponse:
             return self._finish()
         if self.plan is None:
             raise AssertionError("the application returned a body before start_response()")
+        if self.refused is not None:
+            return self._refusal_body()
         pipeline = self.pipeline
         if pipeline is None:
             self._start_server(length=None)
@@ -316,18 +347,38 @@ class _RewritingResponse:
             return b"" if self.plan.rewrite else chunk
         if self.server_write is None:
             declared = get_header(self.headers, "content-length")
-            if declared is not None and declared.strip() == str(len(chunk)):
+            whole = declared is not None and declared.strip() == str(len(chunk))
+            out = pipeline.feed(chunk)
+            if pipeline.failed in REFUSABLE and self.engine.refuses:
+                self.refused = pipeline.failed
+                self._closed_pipeline(pipeline)
+                return self._refusal_body()
+            if whole:
                 # The whole declared body in one chunk: rewrite it now, send its new length.
-                out = pipeline.feed(chunk) + pipeline.close()
+                out += pipeline.close()
                 self._closed_pipeline(pipeline)
                 self._start_server(length=len(out))
                 return out
             self._start_server(length=None)
+            return out
         return pipeline.feed(chunk)
+
+    def _refusal_body(self) -> bytes:
+        """The 502's body the first time (starting the response), then nothing."""
+        if self.server_write is not None:
+            return b""
+        assert self.refused is not None
+        self._start_server(length=None)
+        return refusal(self.refused, self.engine.vary)[2]
 
     def _finish(self) -> bytes:
         if self.plan is None:
             raise AssertionError("the application returned without calling start_response()")
+        if self.refused is not None:
+            body = self._refusal_body()
+            if not body:
+                raise StopIteration
+            return body
         pipeline = self.pipeline
         if pipeline is None:
             self._start_server(length=None)
