@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import best_time, row
+from _harness import best_times, row
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -51,18 +51,29 @@ def visitors() -> dict[str, list[tuple[str, str]]]:
         "(b) Sec-GPC: 1": [("sec-gpc", "1")],
         "(c) 4 KB cookie, signed choice + usprivacy": [("cookie", cookie)],
         # Every request carries a different Cookie header: no cache can help.
-        "(c') as (c), each request a new visitor": [("cookie", cookie + "; n=%d")],
+        # Every request a different visitor with their own signed choice: nothing cached.
+        "(c') as (c), each request a new visitor": [("cookie", cookie.replace(choice, "%s"))],
     }
+
+
+def _visitor_choices(count: int) -> list[str]:
+    codec = ChoiceCookieCodec(CONFIG.secret_keys, max_age=CONFIG.choice_cookie_max_age)
+    now = int(time.time())
+    return [codec.dumps(StoredChoice(opted_out=True, made_at=now - i)) for i in range(count)]
+
+
+# More distinct visitors than any cache holds.
+_CHOICES = _visitor_choices(3000)
 
 
 _counter = [0]
 
 
 def fresh(value: str) -> str:
-    """A new string object per request, as a server builds; "%d" makes it unique."""
-    if "%d" in value:
+    """A new string object per request, as a server builds; "%s" makes it a new visitor."""
+    if "%s" in value:
         _counter[0] += 1
-        return value % _counter[0]
+        return value.replace("%s", _CHOICES[_counter[0] % len(_CHOICES)])
     return "".join([value[:1], value[1:]])
 
 
@@ -168,7 +179,8 @@ def wsgi_runner(app: WSGIApp, headers: list[tuple[str, str]]) -> Callable[[], ob
 
 
 def main() -> None:
-    print("Middleware overhead (200 requests per call, best of 7; ratio = rps / bare rps)")
+    print("Middleware overhead (200 requests per call, best of 15 interleaved rounds;")
+    print("ratio = rps / bare rps)")
     for kind in ("Starlette (ASGI)", "Flask (WSGI)", "bare WSGI callable"):
         print(f"\n{kind}")
         for label, headers in visitors().items():
@@ -187,7 +199,7 @@ def main() -> None:
                     "optout-mw": OptOutWSGIMiddleware(inner(), config=CONFIG),
                 }
                 runners = {name: wsgi_runner(app, headers) for name, app in wapps.items()}
-            times = {name: best_time(run, number=5, repeat=7) for name, run in runners.items()}
+            times = best_times(runners, number=5, repeat=15)
             print(f" {label}")
             for name, seconds in times.items():
                 rps = 200 / seconds

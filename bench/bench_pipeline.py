@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import best_time, row
+from _harness import best_times, row
 from pages import VENDOR_RULES, chunked, typical_page
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
@@ -81,10 +81,8 @@ def main() -> None:
                 OptOutASGIMiddleware(app(), config=CONFIG), [(b"sec-gpc", b"1")]
             ),
         }
-        times = {
-            name: best_time(runner(asgi, path, headers), number=5, repeat=7) / 10
-            for name, (asgi, headers) in variants.items()
-        }
+        runners = {name: runner(asgi, path, headers) for name, (asgi, headers) in variants.items()}
+        times = {name: t / 10 for name, t in best_times(runners, number=5, repeat=9).items()}
         bare = times["bare app"]
         gzip_cost = times["GZipMiddleware"] - bare
         print(f" {label}")

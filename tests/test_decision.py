@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -37,8 +38,6 @@ def decide(
     **config: object,
 ) -> Decision:
     decider = Decider(development_config(**config))
-    import time
-
     return decider.decide(gpc or [], cookie, time.time() if now is None else now)
 
 
@@ -185,3 +184,22 @@ def test_gpp_undecodable_fails_closed_in_strict_mode() -> None:
 def test_gpp_cookie_names_configurable() -> None:
     d = decide(None, "gpp=DBABLA~CVVVkkkkkpFY.YA", gpp_cookie="gpp")
     assert not d.sale_permitted
+
+
+def test_cached_decisions_follow_the_clock() -> None:
+    """One Decider reused across requests: the cache never outlives a time boundary."""
+    decider = Decider(development_config(choice_cookie_max_age=400 * 86400))
+    signed = time.time()
+    cookie = choice_cookie(True, "2025-06-01T12:00:00")
+    made = ts("2025-06-01T12:00:00")
+    year_later = ts("2026-06-01T12:00:00")
+    first = decider.decide([], cookie, made + 10)
+    assert not first.may_request_opt_in
+    assert decider.decide([], cookie, made + 20) is first, "served from the cache"
+    assert decider.decide([], cookie, year_later - 1).may_request_opt_in is False
+    assert decider.decide([], cookie, year_later).may_request_opt_in is True
+    expired = decider.decide([], cookie, signed + 400 * 86400 + 5)
+    assert expired.sale_permitted
+    assert "expired" in expired.signals[0].reason
+    # GPC on the same cookie header is a different entry.
+    assert decider.decide(["1"], cookie, made + 30).gpc

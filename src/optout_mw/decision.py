@@ -15,7 +15,7 @@ from typing import Any
 from .config import Mode, OptOutConfig
 from .cookies import ChoiceCookieCodec, ChoiceStatus, CookieReader, StoredChoice
 from .errors import MiddlewareNotInstalled
-from .signals import Signal, SignalKind, Verdict, parse_gpc, parse_us_privacy
+from .signals import GPC_ON, Signal, SignalKind, Verdict, parse_gpc, parse_us_privacy
 
 #: Key of the decision in the WSGI environ and the ASGI scope.
 DECISION_KEY = "optout_mw.decision"
@@ -92,7 +92,7 @@ def twelve_months_after(moment: datetime) -> datetime:
 class Decider:
     """Precompiled per-configuration state for :func:`decide` (cookie scanner, signer)."""
 
-    __slots__ = ("_cookie_cache", "_gpc_only", "_no_signal", "codec", "config", "reader")
+    __slots__ = ("_cache", "_gpc_only", "_no_signal", "codec", "config", "reader")
 
     def __init__(self, config: OptOutConfig) -> None:
         self.config = config
@@ -112,33 +112,43 @@ class Decider:
         # Decisions are immutable and these two do not depend on the clock: share them.
         self._no_signal = _conclude([], None, config, 0.0)
         self._gpc_only = _conclude([GPC_ON], None, config, 0.0)
-        # A visitor's page load repeats one Cookie header across many requests.
-        self._cookie_cache: dict[str, dict[str, list[str]]] = {}
+        # A visitor's page load repeats one Cookie header across many requests, so the
+        # decision for (GPC, Cookie header) is kept with the span of time it holds for.
+        self._cache: dict[tuple[Verdict | None, str], tuple[Decision, float, float]] = {}
 
     def decide(self, gpc_values: Iterable[str], cookie_header: str | None, now: float) -> Decision:
         """Decide from the ``Sec-GPC`` values and the (joined) ``Cookie`` header."""
         config = self.config
         gpc = parse_gpc(gpc_values) if config.read_gpc else None
-        cookies = self._cookies(cookie_header) if cookie_header and config.reads_cookies else None
-        if not cookies:
+        if not cookie_header or not config.reads_cookies:
             if gpc is None:
                 return self._no_signal
-            if gpc.verdict is Verdict.OPT_OUT:
+            if gpc is GPC_ON:
                 return self._gpc_only
+            return _conclude([gpc], None, config, now)
+        key = (None if gpc is None else gpc.verdict, cookie_header)
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0]
         signals: list[Signal] = [] if gpc is None else [gpc]
+        cookies = self.reader.read(cookie_header)
         stored = self._read_cookies(cookies, signals, now) if cookies else None
-        return _conclude(signals, stored, config, now)
+        decision = _conclude(signals, stored, config, now)
+        if len(cookie_header) <= _CACHEABLE_HEADER:
+            if len(self._cache) >= _CACHE_ENTRIES:
+                self._cache.clear()  # bounded memory; simple and thread-safe under the GIL
+            self._cache[key] = (decision, now, self._valid_until(decision, stored))
+        return decision
 
-    def _cookies(self, header: str) -> dict[str, list[str]]:
-        cache = self._cookie_cache
-        found = cache.get(header)
-        if found is None:
-            found = self.reader.read(header)
-            if len(header) <= _CACHEABLE_HEADER:
-                if len(cache) >= _CACHE_ENTRIES:
-                    cache.clear()  # bounded memory; simple and thread-safe under the GIL
-                cache[header] = found
-        return found
+    def _valid_until(self, decision: Decision, stored: StoredChoice | None) -> float:
+        """When the clock would change ``decision``: the choice cookie's expiry, or the end
+        of the 12-month wait. Nothing else in a decision depends on the time."""
+        until = float("inf")
+        if stored is not None:
+            until = stored.signed_at + self.config.choice_cookie_max_age
+        if decision.opted_out_at is not None and not decision.may_request_opt_in:
+            until = min(until, twelve_months_after(decision.opted_out_at).timestamp())
+        return until
 
     def _read_cookies(
         self, cookies: Mapping[str, list[str]], signals: list[Signal], now: float
@@ -190,7 +200,6 @@ class Decider:
 
 _CACHE_ENTRIES = 1024
 _CACHEABLE_HEADER = 8192
-GPC_ON = Signal(SignalKind.GPC, Verdict.OPT_OUT, "Sec-GPC: 1")
 
 _CHOICE_REASONS = {
     ChoiceStatus.BAD_SIGNATURE: "bad signature",

@@ -59,14 +59,21 @@ def parse_gpc(values: Iterable[str]) -> Signal | None:
     seen = False
     for value in values:
         seen = True
+        if value == "1":
+            return GPC_ON
         for member in value.split(","):
             if member.strip(" \t") == "1":
-                return Signal(SignalKind.GPC, Verdict.OPT_OUT, "Sec-GPC: 1")
+                return GPC_ON
     if not seen:
         return None
-    return Signal(SignalKind.GPC, Verdict.NOT_APPLICABLE,
-                  "Sec-GPC ignored: its value is not exactly '1'")
+    return GPC_IGNORED
 
+
+#: The two GPC outcomes, shared (signals are immutable).
+GPC_ON = Signal(SignalKind.GPC, Verdict.OPT_OUT, "Sec-GPC: 1")
+GPC_IGNORED = Signal(
+    SignalKind.GPC, Verdict.NOT_APPLICABLE, "Sec-GPC ignored: its value is not exactly '1'"
+)
 
 _US_PRIVACY = re.compile(r"1[YN-][YN-][YN-]")
 
