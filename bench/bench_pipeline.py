@@ -52,7 +52,9 @@ def runner(asgi: Any, path: str, headers: list[tuple[bytes, bytes]]) -> Callable
     received = [0]
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        # Streaming responses listen for a disconnect after the request body: never comes.
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.body":

@@ -73,20 +73,27 @@ def alternation(names: Iterable[bytes]) -> bytes:
     """A regex alternation of literal names, factored on the first byte.
 
     Factoring keeps the negative look-ahead in the skip pattern cheap: the engine tests
-    one first byte instead of every name.
+    one first byte instead of every name. Letters are written as classes (``[sS]``)
+    rather than under ``(?i:)``: the engine skips an alternative that starts with a class
+    or a plain literal after one test, but enters every case-insensitive one.
     """
-    groups: dict[int, list[bytes]] = {}
-    for name in sorted(set(names), key=lambda n: (-len(n), n)):
-        groups.setdefault(name[0], []).append(name[1:])
+    groups: dict[bytes, list[bytes]] = {}
+    for name in sorted({n.lower() for n in names}, key=lambda n: (-len(n), n)):
+        groups.setdefault(name[:1], []).append(name[1:])
     parts = []
     for first, rests in sorted(groups.items()):
-        head = re.escape(bytes([first]))
-        tails = [re.escape(r) for r in rests]
+        head = _letter(first[0])
+        tails = [b"".join(_letter(c) for c in r) for r in rests]
         if len(tails) == 1:
             parts.append(head + tails[0])
         else:
             parts.append(head + b"(?:" + b"|".join(tails) + b")")
-    return b"(?i:" + b"|".join(parts) + b")"
+    return b"(?:" + b"|".join(parts) + b")"
+
+
+def _letter(c: int) -> bytes:
+    ch = bytes([c])
+    return b"[" + ch.lower() + ch.upper() + b"]" if ch.isalpha() else re.escape(ch)
 
 
 # Attributes whose value a fetching element resolves as a URL.
@@ -134,8 +141,13 @@ _SAFE_CHARS_UQ = rb"[^" + WS + rb">&:\\/]"
 _SLASH_OK = rb"/(?![\t\n\r]*+[/\\])"
 
 
-def _safe_run(chars: bytes) -> bytes:
-    return chars + rb"*+(?:" + _SLASH_OK + chars + rb"*+)*+"
+# The fast form's test is simpler and stricter: no tab or newline right after a "/" (such
+# values are left to the full form).
+_SLASH_OK_FAST = rb"/(?![/\\\t\n\r])"
+
+
+def _safe_run(chars: bytes, slash: bytes = _SLASH_OK) -> bytes:
+    return chars + rb"*+(?:" + slash + chars + rb"*+)*+"
 
 
 _SAFE_VALUE = (
@@ -166,7 +178,8 @@ _SAFE_ATTRS = (
 _RUN = rb"[^>\"'=]*+"
 _EQ = rb"(?<=[^" + WS + rb"/\"'])="
 _FAST_ATTRS = _RUN + rb"(?:" + _EQ + rb"(?:\"[^\"]*+\"|'[^']*+')" + _RUN + rb")*+"
-_FAST_NAME = rb"[a-zA-Z][a-zA-Z0-9-]*+(?=[" + WS + rb"/>])"
+# A plain tag name after its first letter (the first letter is matched by the caller).
+_FAST_NAME_TAIL = rb"[a-zA-Z0-9-]*+(?=[" + WS + rb"/>])"
 
 
 def _not_url_attr() -> bytes:
@@ -186,9 +199,9 @@ _SAFE_FAST_ATTRS = (
     + WS
     + rb"/\"'])"
     + rb"(?:=(?:\""
-    + _safe_run(_SAFE_CHARS_DQ)
+    + _safe_run(_SAFE_CHARS_DQ, _SLASH_OK_FAST)
     + rb"\"|'"
-    + _safe_run(_SAFE_CHARS_SQ)
+    + _safe_run(_SAFE_CHARS_SQ, _SLASH_OK_FAST)
     + rb"')"
     + rb"|"
     + _not_url_attr()
@@ -198,15 +211,48 @@ _SAFE_FAST_ATTRS = (
 )
 
 
+def _start_names(names: Iterable[bytes], tail: bytes) -> bytes:
+    """Alternatives for a tag name that is not listed, then ``tail`` (no leading "<").
+
+    One alternative per first letter, each starting with a character class: the engine
+    tests that class before entering an alternative, so a tag costs a few class tests and
+    at most one short look-ahead (over the listed names with its first letter) instead of
+    a look-ahead over every listed name. Letters that start no listed name share one
+    alternative without a look-ahead. A one-letter listed name (``p``) adds an empty
+    alternative to its letter's look-ahead.
+    """
+    groups: dict[bytes, list[bytes]] = {}
+    for name in names:
+        groups.setdefault(name[:1].lower(), []).append(name[1:].lower())
+    plain = [bytes([c]) for c in range(0x61, 0x7B) if bytes([c]) not in groups]
+    alts = []
+    if plain:
+        alts.append(b"[" + b"".join(plain) + b"".join(p.upper() for p in plain) + b"]" + tail)
+    for first in sorted(groups):
+        rests = sorted(set(groups[first]), key=lambda r: (-len(r), r))
+        body = b"|".join(b"".join(_letter(c) for c in r) for r in rests)
+        alts.append(_letter(first[0]) + b"(?!(?:" + body + b")" + _DELIM + b")" + tail)
+    return b"|".join(alts)
+
+
 def _tag_forms(start_names: frozenset[bytes], end_names: frozenset[bytes]) -> list[bytes]:
-    """Start and end tags whose names are not listed: fast forms, then full forms."""
+    """Start and end tags whose names are not listed: fast forms, then full forms.
+
+    Each form is written without its leading "<" (the skip pattern factors it out).
+    """
     not_start = rb"(?!" + alternation(start_names) + _DELIM + rb")"
-    not_end = rb"(?!" + alternation(end_names) + _DELIM + rb")" if end_names else b""
+    fast_end_tail = _FAST_NAME_TAIL + rb"[" + WS + rb"]*+>"
+    if end_names:
+        fast_end = rb"/(?:" + _start_names(end_names, fast_end_tail) + rb")"
+        not_end = rb"(?!" + alternation(end_names) + _DELIM + rb")"
+    else:
+        fast_end = rb"/[a-zA-Z]" + fast_end_tail
+        not_end = b""
     return [
-        rb"<" + not_start + _FAST_NAME + _FAST_ATTRS + rb">",
-        rb"</" + not_end + _FAST_NAME + rb"[" + WS + rb"]*+>",
-        rb"<" + not_start + _NAME + ATTRS + rb">",
-        rb"</" + not_end + _NAME + ATTRS + rb">",
+        _start_names(start_names, _FAST_NAME_TAIL + _FAST_ATTRS + rb">"),
+        fast_end,
+        not_start + _NAME + ATTRS + rb">",
+        rb"/" + not_end + _NAME + ATTRS + rb">",
     ]
 
 
@@ -229,26 +275,26 @@ def skip_pattern(
     a third party.
     """
     fast_start, fast_end, full_start, full_end = _tag_forms(start_names, end_names)
-    # Order matters for speed only: the common shapes first, the full forms last.
-    parts = [fast_start, fast_end]
-    slow = [_COMMENT, full_start, full_end]
+    # Every alternative follows the "<" factored out in front of them. Order matters for
+    # speed only: end tags and the common start tags first, the full forms last. The
+    # alternatives that start with a literal or a class are skipped at the cost of one
+    # test when they cannot match.
+    parts = [fast_end, fast_start]
+    slow = [_COMMENT[1:], full_start, full_end]
     if same_origin:
         names = [n for n in SAFE_FETCH_NAMES if n in start_names]
         if names:
-            head = rb"<" + alternation(names) + rb"(?=" + _DELIM + rb")"
+            head = alternation(names) + rb"(?=" + _DELIM + rb")"
             parts.append(head + _SAFE_FAST_ATTRS + rb">")
             slow.append(head + _SAFE_ATTRS + rb">")
     if b"svg" in start_names:
-        not_start = rb"(?!" + alternation(FOREIGN_START) + _DELIM + rb")"
-        not_end = rb"(?!" + alternation(FOREIGN_END) + _DELIM + rb")"
-        f_start = rb"<" + not_start + _FAST_NAME + _FAST_ATTRS + rb">"
-        f_end = rb"</" + not_end + _FAST_NAME + rb"[" + WS + rb"]*+>"
-        inner = b"|".join((f_start, f_end, _COMMENT, _LT_TEXT))
-        content = rb"(?:[^<]*+(?:" + inner + rb"))*+[^<]*+"
+        f_start, f_end, _, _ = _tag_forms(frozenset(FOREIGN_START), frozenset(FOREIGN_END))
+        inner = b"|".join((f_end, f_start, _COMMENT[1:], _LT_TEXT[1:]))
+        content = rb"(?:[^<]*+<(?:" + inner + rb"))*+[^<]*+"
         # Only the fast form, so a "/" before ">" can only mean <svg/> (no content): such
         # tags, and anything unusual inside, are left to the slow path.
         parts.append(
-            rb"<(?i:svg)(?=["
+            rb"[sS][vV][gG](?=["
             + WS
             + rb"/>])"
             + _FAST_ATTRS
@@ -259,9 +305,9 @@ def skip_pattern(
             + rb"]*+>"
         )
     parts.extend(slow)
-    parts.append(_LT_TEXT)
+    parts.append(_LT_TEXT[1:])
     # Text and the tag after it in one iteration: group repetition is what costs in re.
-    return re.compile(rb"(?:[^<]*+(?:" + b"|".join(parts) + rb"))*+[^<]*+")
+    return re.compile(rb"(?:[^<]*+<(?:" + b"|".join(parts) + rb"))*+[^<]*+")
 
 
 # Character references in attribute values ("character reference state" with the
