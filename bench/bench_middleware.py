@@ -62,8 +62,8 @@ def _visitor_choices(count: int) -> list[str]:
     return [codec.dumps(StoredChoice(opted_out=True, made_at=now - i)) for i in range(count)]
 
 
-# More distinct visitors than any cache holds.
-_CHOICES = _visitor_choices(3000)
+# More distinct visitors than any cache holds, in a cycle no variant lines up with.
+_CHOICES = _visitor_choices(4099)  # prime: no variant sees the same visitors twice
 
 
 _counter = [0]

@@ -24,7 +24,7 @@ from typing import Any, SupportsIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import best_time, row
+from _harness import best_times, row
 from htmlparser_rewriter import HTMLParserRewriter
 from pages import VENDOR_RULES, chunked, large_page, typical_page
 
@@ -149,13 +149,20 @@ def bench_page(title: str, doc: bytes, number: int) -> None:
     lol = make_lolhtml()
     for label, chunks in (("whole", [doc]), ("4 KiB chunks", chunked(doc, CHUNK))):
         print(f" {label}")
-        copy = best_time(partial(run_copy, chunks), number=number * 20)
-        ours = best_time(partial(run_ours, chunks), number=number)
-        parser = best_time(partial(run_htmlparser, chunks), number=max(1, number // 5))
+        funcs: dict[str, Callable[[], object]] = {
+            "copy": partial(run_copy, chunks),
+            "ours": partial(run_ours, chunks),
+            "parser": partial(run_htmlparser, chunks),
+        }
+        if lol is not None:
+            funcs["lol"] = partial(lol, chunks)
+        # Interleaved rounds: drift on a busy machine hits every variant alike.
+        times = best_times(funcs, number=number, repeat=7)
+        copy, ours, parser = times["copy"], times["ours"], times["parser"]
         print(row("raw copy floor", f"{mb / copy:,.0f} MB/s", f"{copy / ours:.3f}x"))
         print(row("html.parser rewriter", f"{mb / parser:,.1f} MB/s", f"{parser / ours:.1f}x"))
         if lol is not None:
-            t = best_time(partial(lol, chunks), number=number)
+            t = times["lol"]
             print(
                 row(
                     "python-lolhtml (selectors + Python handlers)",
@@ -175,8 +182,8 @@ def main() -> None:
     out = run_ours([typical])
     print("optout_mw rewriter benchmark")
     print(f"typical page: removed {len(typical) - len(out):,} bytes of vendor tags")
-    bench_page("Typical page", typical, number=20)
-    bench_page("Large page", large, number=2)
+    bench_page("Typical page", typical, number=10)
+    bench_page("Large page", large, number=1)
     growth = peak_growth(chunked(large, CHUNK))
     print(
         f"\nStreaming the large page in 4 KiB chunks: tracemalloc peak growth "
