@@ -11,7 +11,9 @@ A spec-conformant parser says what a browser would build from the bytes. Two que
 
 from __future__ import annotations
 
+import base64
 import re
+import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any, TypeAlias
 
@@ -22,7 +24,20 @@ from optout_mw.rules import Action, Rule, RuleSet
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-LINK_RELS = {"preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet"}
+LINK_RELS = {
+    "preload",
+    "prefetch",
+    "preconnect",
+    "dns-prefetch",
+    "modulepreload",
+    "stylesheet",
+    "prerender",
+    "icon",
+    "apple-touch-icon",
+    "apple-touch-icon-precomposed",
+    "mask-icon",
+    "manifest",
+}
 BLOCK_MARK = "data-optout-rule"
 
 Node: TypeAlias = "str | tuple[str, tuple[tuple[str, str], ...], tuple[Any, ...]]"
@@ -78,7 +93,36 @@ def _element_urls(el: ET.Element) -> list[str]:
 
 
 def _is_script(el: ET.Element) -> bool:
-    return el.tag in ("script", SVG + "script")
+    """A script element whose inline text may run (JSON data blocks do not)."""
+    if el.tag not in ("script", SVG + "script"):
+        return False
+    essence = el.attrib.get("type", "").partition(";")[0].strip(_WS).lower()
+    return essence not in ("application/json", "application/ld+json", "text/json") and (
+        not essence.endswith("+json")
+    )
+
+
+def _doc_url_tracker(el: ET.Element, rules: RuleSet, base: str | None) -> str | None:
+    """A frame's or object's data: URL document or javascript: URL that names a tracker."""
+    if el.tag not in ("iframe", "frame", "embed", "object"):
+        return None
+    url = el.attrib.get("data" if el.tag == "object" else "src", "")
+    url = url.strip(_WS + "\x00").replace("\t", "").replace("\n", "").replace("\r", "")
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() == "data":
+        meta, _, body = rest.partition(",")
+        data = urllib.parse.unquote_to_bytes(body)
+        if meta.lower().endswith("base64"):
+            text = re.sub(r"[^A-Za-z0-9+/]", "", data.decode("latin-1"))
+            text = text[:-1] if len(text) % 4 == 1 else text
+            data = base64.b64decode(text + "=" * (-len(text) % 4))
+        if _fragment_has_tracker(data.decode("latin-1"), rules, base):
+            return url
+    elif scheme.lower() == "javascript":
+        code = urllib.parse.unquote(rest)
+        if rules.match_inline(code) is not None:
+            return url
+    return None
 
 
 def element_tracker(el: ET.Element, rules: RuleSet, base: str | None) -> str | None:
@@ -86,6 +130,9 @@ def element_tracker(el: ET.Element, rules: RuleSet, base: str | None) -> str | N
     for url in _element_urls(el):
         if rules.match_url(url, base) is not None:
             return url
+    doc_url = _doc_url_tracker(el, rules, base)
+    if doc_url is not None:
+        return doc_url
     if _is_script(el) and not any(k in el.attrib for k in ("src", "href", XLINK_HREF)):
         text = "".join(el.itertext())
         if text and rules.match_inline(text) is not None:
@@ -147,6 +194,9 @@ def active_tracker_fetches(
         for url in _element_urls(el):
             if rules.match_url(url, base) is not None:
                 hits.append((el.tag, url))
+        doc_url = _doc_url_tracker(el, rules, base)
+        if doc_url is not None:
+            hits.append((el.tag, doc_url))
         if _is_script(el) and BLOCK_MARK not in el.attrib:
             text = "".join(el.itertext())
             if text and rules.match_inline(text) is not None:
@@ -163,7 +213,11 @@ def canonical_tree(doc: bytes, rules: RuleSet | None, *, scripting: bool = True)
     elements carrying the block mark are always filtered (for rewriter output).
     """
     root = parse(doc, scripting=scripting)
-    base_el = next((el for el in root.iter() if el.tag == "base" and "href" in el.attrib), None)
+    # A <base> inside <template> content is inert.
+    base_el = next(
+        (el for el in _live(root, scripting=scripting) if el.tag == "base" and "href" in el.attrib),
+        None,
+    )
     passed_base = False
 
     def keep(el: ET.Element) -> bool:

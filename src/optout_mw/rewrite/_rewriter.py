@@ -52,6 +52,7 @@ _K_NOSCRIPT = 4
 _K_PLAINTEXT = 5
 _K_FOREIGN = 6
 _K_BASE = 7
+_K_MODE = 8  # changes what later start tags do (select, frameset, template, keygen)
 
 _RAW_NAMES = (b"style", b"xmp", b"noembed", b"noframes", b"textarea", b"title")
 # Attributes that make an element fetch, in the order a browser uses them; True marks a
@@ -78,15 +79,56 @@ _RENAME: dict[bytes, frozenset[bytes]] = {
 }
 _RENAME[b"iframe"] = frozenset((b"src", b"srcdoc"))
 _RENAME[b"script"] = frozenset((b"src", b"type"))
-_SVG_FETCH = ((b"href", False), (b"xlink:href", False))
-_SVG_RENAME = frozenset((b"href", b"xlink:href"))
-_SVG_SCRIPT_RENAME = frozenset((b"href", b"xlink:href", b"type"))
+# In foreign content a script or image is judged on its SVG attributes and on the HTML
+# ones too: when the rewriter is unsure whether the browser is still in foreign content
+# (see ``_uncertain``), the element may be an HTML one.
+_SVG_FETCH = ((b"href", False), (b"xlink:href", False), (b"src", False))
+_SVG_IMAGE_FETCH = (*_SVG_FETCH, (b"srcset", True))
+# A MathML script or image fetches nothing; only an HTML reading of it would.
+_MATH_FETCH = ((b"src", False),)
+_MATH_IMAGE_FETCH = ((b"src", False), (b"srcset", True))
+_SVG_RENAME = frozenset((b"href", b"xlink:href", b"src", b"srcset"))
+_SVG_SCRIPT_RENAME = frozenset((b"href", b"xlink:href", b"src", b"type"))
 # Elements with ordinary (tokenized) content: stripping them removes everything up to the
 # matching end tag.
 _CONTAINERS = frozenset((b"object", b"video", b"audio"))
+# Containers that are no scope boundary: an end tag of an element around them (</div>)
+# closes them too, so a strip ends at such an end tag (see ``_drop_open``).
+_SOFT_CONTAINERS = frozenset((b"video", b"audio"))
 _LINK_RELS = frozenset(
-    ("preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet")
+    (
+        "preload",
+        "prefetch",
+        "preconnect",
+        "dns-prefetch",
+        "modulepreload",
+        "stylesheet",
+        "prerender",
+        "icon",
+        "apple-touch-icon",
+        "apple-touch-icon-precomposed",
+        "mask-icon",
+        "manifest",
+    )
 )
+# Elements whose src/data may be a data: URL holding a document, or a javascript: URL.
+_DOC_FETCH = frozenset((b"iframe", b"frame", b"object", b"embed"))
+# Void elements: a start tag opens nothing that stays open.
+_VOID = frozenset(
+    b"area base basefont bgsound br col embed frame hr image img input keygen link meta "
+    b"param source track wbr".split()
+)
+# Script types whose content is not run and names nothing to fetch (JSON data blocks).
+# Anything else unknown is judged like JavaScript: that fails closed.
+_DATA_SCRIPT_TYPES = frozenset(("application/json", "application/ld+json", "text/json"))
+# Foreign elements tracked on the stack; an end tag with one of these names may close one.
+_FRAME_NAMES = frozenset(
+    b"svg math foreignobject desc title mi mo mn ms mtext annotation-xml mglyph malignmark".split()
+)
+# Browsers cap the depth of the element tree (Blink at 512); so does the foreign stack.
+_MAX_FRAMES = 512
+# An unfinished tag at least this long is rescanned incrementally (see ``_resume_tag``).
+_RESUME_MIN = 1024
 
 _KIND: dict[bytes, int] = dict.fromkeys(_FETCH, _K_FETCH)
 _KIND.update(dict.fromkeys(_RAW_NAMES, _K_RAW))
@@ -94,6 +136,10 @@ _KIND.update(
     {
         b"script": _K_SCRIPT,
         b"noscript": _K_NOSCRIPT,
+        b"select": _K_MODE,
+        b"frameset": _K_MODE,
+        b"template": _K_MODE,
+        b"keygen": _K_MODE,
         b"plaintext": _K_PLAINTEXT,
         b"svg": _K_FOREIGN,
         b"math": _K_FOREIGN,
@@ -106,6 +152,7 @@ _EFFECT_NAMES = frozenset(
     (*_RAW_NAMES, b"iframe", b"noscript", b"script", b"plaintext", b"svg", b"math")
 )
 _HTML_START = frozenset(_KIND)
+_MODE_NAMES = frozenset((b"select", b"frameset", b"template", b"keygen", b"input", b"textarea"))
 
 # Foreign content ("rules for parsing tokens in foreign content"): start tags that break
 # out to HTML, the integration points, and svg elements that fetch.
@@ -127,6 +174,9 @@ _FOREIGN_START = frozenset(
         b"math",
         b"script",
         b"image",
+        b"mglyph",
+        b"malignmark",
+        *_FETCH,
     )
 )
 _FOREIGN_END = frozenset(
@@ -140,6 +190,8 @@ _FOREIGN_END = frozenset(
         b"image",
         b"p",
         b"br",
+        b"mglyph",
+        b"malignmark",
     )
 )
 _EMPTY: frozenset[bytes] = frozenset()
@@ -149,6 +201,7 @@ _URLISH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\"'<>()`]+")
 _MAX_FRAGMENT_DEPTH = 3
 _NAME = re.compile(rb"[^" + syn.WS + rb"/>]*")
 _WS = syn.WS_BYTES
+_WS_STR = "\t\n\f\r "
 
 _Skip: TypeAlias = Callable[[bytes, int], re.Match[bytes]]
 _SKIP_CACHE: dict[tuple[object, ...], _Skip] = {}
@@ -240,6 +293,16 @@ def _attr_names(buf: bytes, m: re.Match[bytes]) -> list[tuple[bytes, int]]:
         for t in syn.ATTR.finditer(buf, m.start(3), m.end(3))
         if t.lastindex is not None
     ]
+
+
+def _runs(values: dict[bytes, bytes]) -> bool:
+    """Whether an inline script with these attributes may run (or fetch): anything but a
+    JSON data block. Unknown types count as running, which fails closed."""
+    raw = values.get(b"type")
+    if raw is None:
+        return True
+    essence = syn.decode_attr(raw).partition(";")[0].strip(_WS_STR).lower()
+    return essence not in _DATA_SCRIPT_TYPES and not essence.endswith("+json")
 
 
 def _self_closing(buf: bytes, m: re.Match[bytes]) -> bool:
@@ -335,6 +398,29 @@ class HTMLRewriter:
         self._raw_re = syn.raw_end(b"style")
         self._raw_keep = 0
         self._frames: list[_Frame] = []
+        # Foreign elements past _MAX_FRAMES: counted, not stacked.
+        self._extra_frames = 0
+        # Indices of integration points in which an HTML element was opened (it may still
+        # be open, and then the browser ignores the integration point's end tag).
+        self._dirty: set[int] = set()
+        # The browser may be in HTML content where the stack says foreign content (an
+        # integration point closed while HTML elements were open, a <svg> in <select>, a
+        # stack past its cap). Then CDATA is read as a bogus comment and HTML fetching
+        # elements are judged in foreign content too: both readings are covered.
+        self._uncertain = False
+        # Insertion modes that ignore most start tags: a raw text or foreign start tag is
+        # ignored there by the classic parser, but parsed by others (customizable
+        # <select>), so it switches no tokenizer state and what follows is judged.
+        self._select = False
+        self._frameset = False
+        self._template = 0  # open <template> elements (a <base> inside is ignored)
+        self._drop_open: list[bytes] = []  # elements opened inside a stripped video/audio
+        # Resuming the scan of an unfinished tag: document offset of its "<" and where
+        # its last attribute unit starts, relative to the "<".
+        self._resume_at = -1
+        self._resume_rel = 0
+        self._resume_q = 0  # the quote of an unclosed value, if the scan waits for one
+        self._resume_scan = 0  # relative to the "<": no closing quote before this
         # Held element (stripped or captured).
         self._sink = _EMIT
         self._shadow = False  # report mode: capture a copy while emitting
@@ -426,6 +512,14 @@ class HTMLRewriter:
 
     def _run(self, buf: bytes, pos: int, final: bool) -> int:
         n = len(buf)
+        if self._resume_at == self._offset + pos and self._state == _DATA and not final:
+            # An unfinished tag held from the last chunk: while it is still unfinished,
+            # wait without letting the fast path scan it again. Once complete it goes the
+            # usual way (scanned once more), so chunking changes nothing.
+            if self._resume_tag(buf, pos) is None and n - pos <= self._max:
+                self._need_gt = True
+                return pos
+            self._resume_at = -1
         while pos < n:
             st = self._state
             if st == _DATA:
@@ -484,8 +578,15 @@ class HTMLRewriter:
         inject = self._inject is not None and not self.injected and not frames
         top = frames[-1].name if frames else b""
         # Inside a held element its own name must reach the slow path (nesting depth).
-        safe = self._same_origin and not self._hold_name
-        key = (foreign, dropping, self._hold_name, inject, top, safe)
+        # In foreign content no tag is passed as same-origin: img, image and embed break
+        # out of it.
+        safe = self._same_origin and not self._hold_name and not foreign
+        # Every tag is looked at in an integration point (to know whether HTML elements
+        # are open in it) and inside a stripped video or audio (to know where it ends).
+        every = (bool(frames) and not foreign) or (dropping and self._hold_name in _SOFT_CONTAINERS)
+        select = self._select
+        template = self._template > 0
+        key = (foreign, dropping, self._hold_name, inject, top, safe, every, select, template)
         skip = _SKIP_CACHE.get(key)
         if skip is None:
             if foreign:
@@ -505,8 +606,12 @@ class HTMLRewriter:
                 end.add(self._hold_name)
             if top:
                 end.add(top)
+            if select:
+                end.add(b"select")
+            if template:
+                end.add(b"template")
             # The pattern always matches (possibly empty), so match() never returns None.
-            pattern = syn.skip_pattern(frozenset(start), frozenset(end), safe)
+            pattern = syn.skip_pattern(frozenset(start), frozenset(end), safe, every)
             skip = cast(_Skip, pattern.match)
             _SKIP_CACHE[key] = skip
         return skip
@@ -566,10 +671,17 @@ class HTMLRewriter:
         elif not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A):
             return i + 1
         m = syn.TAG.match(buf, i)
+        if m is None and not final and n - i >= _RESUME_MIN:
+            # Only long tags are worth it: rescanning a short one costs less.
+            self._resume_at = self._offset + i
+            self._resume_rel = 0
+            self._resume_q = 0
+            self._resume_tag(buf, i, False)
         if m is None:
             if final:
                 return n  # EOF in tag: the tokenizer drops it; the bytes stay as they are
             if n - i > self._max:
+                self._resume_at = -1
                 return self._tag_overflow(buf, i)
             self._need_gt = True
             return -1 - i
@@ -578,6 +690,45 @@ class HTMLRewriter:
         if m.group(1):
             return self._end_tag(m)
         return self._start_tag(m)
+
+    def _resume_tag(self, buf: bytes, i: int, retry: bool = True) -> re.Match[bytes] | None:
+        """Match an unfinished tag again with more input, without rescanning it whole.
+
+        The attribute units before the last one are final (a unit's extent depends only
+        on bytes before the next unit), so the scan resumes at the start of the last
+        unit; inside an unclosed quoted value it waits for the closing quote. This keeps
+        a long tag fed in small chunks linear.
+        """
+        n = len(buf)
+        q = self._resume_q
+        if q:
+            j = buf.find(bytes([q]), i + self._resume_scan)
+            if j < 0:
+                self._resume_scan = n - i
+                return None
+        rel = i + self._resume_rel
+        if rel == i:
+            name = syn.TAG_NAME.match(buf, i)
+            assert name is not None  # "<" and a letter: _markup checked
+            rel = name.end()
+        if retry and syn.TAG_REST.match(buf, rel):
+            return syn.TAG.match(buf, i)
+        u = syn.TAG_UNITS_FROM.match(buf, rel)
+        assert u is not None  # it matches the empty string
+        stuck = u.end()
+        self._resume_q = 0
+        if stuck < n:
+            # An attribute with an unclosed quoted value: the tag cannot end before the
+            # closing quote.
+            v = syn.OPEN_VALUE.match(buf, stuck)
+            if v is not None:
+                self._resume_q = buf[v.end() - 1]
+                self._resume_scan = v.end() - i
+                self._resume_rel = stuck - i
+                return None
+        if u.lastindex:
+            self._resume_rel = u.start(u.lastindex) - i
+        return None
 
     def _bang(self, buf: bytes, i: int, final: bool) -> int:
         head = buf[i : i + 9]
@@ -594,7 +745,7 @@ class HTMLRewriter:
         # CDATA sections exist only when the adjusted current node is not an HTML element.
         # Inside an integration point that node may be an HTML child the fast path did
         # not track, so there "<![CDATA[" is taken as a bogus comment (fails closed).
-        cdata = bool(frames) and not frames[-1].integration
+        cdata = bool(frames) and not frames[-1].integration and not self._uncertain
         if cdata and head == b"<![CDATA[":
             self._state = _CDATA
             return i + 9
@@ -692,12 +843,43 @@ class HTMLRewriter:
         self._raw_re = syn.raw_end(name)
         self._raw_keep = len(name) + 2
 
+    def _mode(self, name: bytes) -> None:
+        """Insertion modes an HTML start tag enters or leaves (as far as modelled)."""
+        if name == b"select":
+            self._select = not self._select  # a <select> inside one closes it
+        elif name in (b"input", b"keygen", b"textarea"):
+            if not self._select:
+                return
+            self._select = False  # these close an open <select>, then are processed
+        elif name == b"frameset":
+            self._frameset = True
+            return
+        elif name == b"template":
+            self._template += 1
+        self._skip = self._skip_for()  # the fast path must see </select>, </template>
+
+    def _ignored(self, name: bytes) -> bool:
+        """In <select> or <frameset>, a start tag that switches tokenizer state in one
+        parser and is ignored in another: no switch here, so what follows is judged."""
+        if self._select:
+            return True
+        return self._frameset and name != b"noframes"
+
     def _effects(self, name: bytes, m: re.Match[bytes] | None, self_closing: bool = False) -> None:
         """Tokenizer state changes of an HTML start tag (tree builder dispatch)."""
         if name == b"script":
             self._state = _SCRIPT
             self._raw_name = b"script"
         elif name in _EFFECT_NAMES:
+            if (self._select or self._frameset) and self._ignored(name):
+                if name == b"svg" or name == b"math":
+                    # Foreign content in one reading, HTML in the other: foreign, unsure.
+                    if m is not None:
+                        self_closing = _self_closing(self._buf, m)
+                    if not self_closing:
+                        self._uncertain = True
+                        self._push(_Frame(name, name == b"svg", False))
+                return
             if name == b"plaintext":
                 self._state = _PLAINTEXT
             elif name == b"svg" or name == b"math":
@@ -709,11 +891,25 @@ class HTMLRewriter:
                 self._enter_raw(name)
 
     def _push(self, frame: _Frame) -> None:
-        self._frames.append(frame)
+        frames = self._frames
+        if len(frames) >= _MAX_FRAMES:
+            # Past the cap only a count is kept; the context stays that of the top frame,
+            # and being unsure of it makes more markup judged.
+            self._extra_frames += 1
+            self._uncertain = True
+            return
+        if frame.integration:
+            self._dirty.discard(len(frames))
+        frames.append(frame)
         self._skip = self._skip_for()
 
     def _pop_to(self, size: int, at: int) -> None:
         del self._frames[size:]
+        self._extra_frames = 0
+        if self._dirty:
+            self._dirty = {i for i in self._dirty if i < size}
+        if not size:
+            self._uncertain = False
         if self._hold_name and size < self._hold_frames:
             self._finish_hold(at, at)
         self._skip = self._skip_for()
@@ -730,12 +926,35 @@ class HTMLRewriter:
         start, end = m.span()
         name = m.group(2).lower()
         frames = self._frames
-        if frames and not frames[-1].integration:
-            return self._foreign_start(m, name, start, end)
+        if frames:
+            top = frames[-1]
+            if not top.integration:
+                return self._foreign_start(m, name, start, end)
+            if (
+                (name == b"mglyph" or name == b"malignmark")
+                and not top.svg
+                and top.name != b"annotation-xml"
+            ):
+                # Under a MathML text integration point these stay MathML.
+                if len(frames) - 1 in self._dirty:
+                    self._uncertain = True  # an HTML element may be the current node
+                if not _self_closing(self._buf, m):
+                    self._push(_Frame(name, False, False))
+                return end
+            if name not in _VOID and name != b"svg" and name != b"math":
+                self._dirty.add(len(frames) - 1)
+        if name in _MODE_NAMES:
+            self._mode(name)
         sink = self._sink
         if sink == _DROP:
             if name == self._hold_name:
                 self._hold_depth += 1
+            elif (
+                self._hold_name in _SOFT_CONTAINERS
+                and name not in _VOID
+                and len(self._drop_open) < _MAX_FRAMES
+            ):
+                self._drop_open.append(name)
             self._effects(name, m)
             return end
         if sink == _CAPTURE:
@@ -750,19 +969,18 @@ class HTMLRewriter:
             self._do_inject(start)
         kind = _KIND.get(name, 0)
         if kind == _K_RAW:
-            self._enter_raw(name)
+            self._effects(name, m)
         elif kind == _K_FETCH:
             return self._fetch(m, name, start, end)
         elif kind == _K_SCRIPT:
             return self._script(m, start, end)
         elif kind == _K_NOSCRIPT:
-            self._enter_raw(b"noscript")
-            self._begin_capture(m, b"noscript", "noscript", svg=False)
-        elif kind == _K_FOREIGN:
+            if not ((self._select or self._frameset) and self._ignored(name)):
+                self._enter_raw(b"noscript")
+                self._begin_capture(m, b"noscript", "noscript", svg=False)
+        elif kind in (_K_FOREIGN, _K_PLAINTEXT):
             self._effects(name, m)
-        elif kind == _K_PLAINTEXT:
-            self._state = _PLAINTEXT
-        elif kind == _K_BASE and self._base_url is None:
+        elif kind == _K_BASE and self._base_url is None and not self._template:
             href = _values(self._buf, m).get(b"href")
             if href is not None:
                 self._set_base(syn.decode_attr(href))
@@ -780,11 +998,44 @@ class HTMLRewriter:
             else:
                 self._finish_hold(start, end)
             return end
-        if frames and name == frames[-1].name:
-            self._pop_to(len(frames) - 1, start)
-        elif name == b"head" and self._inject is not None and not self.injected and not frames:
+        if self._sink == _DROP and self._hold_name in _SOFT_CONTAINERS:
+            opened = self._drop_open
+            if name in opened:
+                del opened[len(opened) - 1 - opened[::-1].index(name) :]
+                return end
+            # An end tag of an element around the video or audio closes it too.
+            self._finish_hold(start, start)
+        if name == b"select" and self._select:
+            self._select = False
+            self._skip = self._skip_for()
+        elif name == b"template" and self._template:
+            self._template -= 1
+            self._skip = self._skip_for()
+        if frames:
+            self._close_foreign(name, start)
+        elif name == b"head" and self._inject is not None and not self.injected:
             self._do_inject(start)
         return end
+
+    def _close_foreign(self, name: bytes, at: int) -> None:
+        """An end tag that may close foreign elements ("any other end tag" in foreign
+        content): the nearest open one of that name, and every one above it."""
+        if name not in _FRAME_NAMES:
+            return
+        if self._extra_frames:
+            self._extra_frames -= 1
+            return
+        frames = self._frames
+        i = len(frames) - 1
+        while i >= 0:
+            if frames[i].name == name:
+                if any(j >= i for j in self._dirty):
+                    # HTML elements opened in an integration point being closed may still
+                    # be open; then the browser ignores this end tag and stays in HTML.
+                    self._uncertain = True
+                self._pop_to(i, at)
+                return
+            i -= 1
 
     def _foreign_start(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> int:
         if name in _BREAKOUT or (
@@ -806,24 +1057,27 @@ class HTMLRewriter:
         else:
             if sink == _CAPTURE or self._shadow:
                 self._finish_hold(start, start)
-            if top.svg and (name == b"script" or name == b"image"):
-                return self._svg_fetch(m, name, sc, start, end)
+            if name == b"script" or name == b"image":
+                return self._svg_fetch(m, name, sc, start, end, top.svg)
+            if name in _FETCH:
+                return self._foreign_html_fetch(m, name, start, end)
         if not sc:
             self._foreign_push(name, top, m)
         return end
 
     def _foreign_push(self, name: bytes, top: _Frame, m: re.Match[bytes]) -> None:
-        if name == b"svg":
-            self._push(_Frame(name, True, False))
-        elif name == b"math":
-            self._push(_Frame(name, False, False))
+        if name == b"svg" or name == b"math":
+            # A start tag in foreign content takes the namespace of the current node
+            # (<svg><math> is an SVG element named math), except <svg> in annotation-xml.
+            svg = top.svg or (name == b"svg" and top.name == b"annotation-xml")
+            self._push(_Frame(name, svg, False))
         elif top.svg and name in _SVG_INTEGRATION:
             self._push(_Frame(name, True, True))
         elif not top.svg and name in _MATH_INTEGRATION:
             self._push(_Frame(name, False, True))
         elif not top.svg and name == b"annotation-xml":
-            enc = _values(self._buf, m).get(b"encoding", b"").lower()
-            self._push(_Frame(name, False, enc in (b"text/html", b"application/xhtml+xml")))
+            enc = syn.decode_attr(_values(self._buf, m).get(b"encoding", b"")).lower()
+            self._push(_Frame(name, False, enc in ("text/html", "application/xhtml+xml")))
 
     def _foreign_end(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> int:
         frames = self._frames
@@ -841,13 +1095,7 @@ class HTMLRewriter:
             self._finish_hold(start, end)
             self._skip = self._skip_for()
             return end
-        # "Any other end tag": close the nearest open foreign element with that name.
-        i = len(frames) - 1
-        while i >= 0 and not frames[i].integration:
-            if frames[i].name == name:
-                self._pop_to(i, start)
-                break
-            i -= 1
+        self._close_foreign(name, start)
         return end
 
     # -- judging -----------------------------------------------------------------------
@@ -859,11 +1107,11 @@ class HTMLRewriter:
             raw = values.get(attr)
             if raw is None:
                 continue
-            value = syn.decode_attr(raw)
-            for url in syn.srcset_urls(value) if is_srcset else (value,):
-                rule = self._rules.match_url(url, self._base_url)
-                if rule is not None:
-                    return rule, url
+            for value in syn.decode_attr_variants(raw):
+                for url in syn.srcset_urls(value) if is_srcset else (value,):
+                    rule = self._rules.match_url(url, self._base_url)
+                    if rule is not None:
+                        return rule, url
         return None
 
     def _blocked_tag(self, m: re.Match[bytes], rule: Rule, rename: frozenset[bytes]) -> bytes:
@@ -891,28 +1139,62 @@ class HTMLRewriter:
         self._out.append(data)
         self._mark = end
 
-    def _fetch(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> int:
-        iframe = name == b"iframe"
+    def _fetch_hit(
+        self, m: re.Match[bytes], name: bytes, start: int, end: int
+    ) -> tuple[Rule, str | None] | None:
+        """Would this HTML fetching element reach a tracker?"""
         hostish = self._hostish
-        if hostish is not None and hostish.search(self._buf, start, end) is None and not iframe:
-            # No rule host and nothing that could disguise one: not a tracker.
-            return end
+        if (
+            hostish is not None
+            and hostish.search(self._buf, start, end) is None
+            and not (name in _DOC_FETCH and b":" in self._buf[start:end])
+        ):
+            # No rule host and nothing that could disguise one: not a tracker. (A data:
+            # or javascript: URL can hide a host in base64; such tags are judged fully.)
+            return None
         values = _values(self._buf, m)
-        hit: tuple[Rule, str | None] | None = None
         if name == b"link":
-            rel = values.get(b"rel", b"").decode("latin-1").lower().split()
+            rel = syn.decode_attr(values.get(b"rel", b"")).lower().split()
             if not _LINK_RELS.intersection(rel):
-                return end
-        elif name == b"input" and values.get(b"type", b"").strip(_WS).lower() != b"image":
-            return end
-        hit = self._match_urls(values, _FETCH[name])
-        if hit is None and iframe:
+                return None
+        elif (
+            name == b"input"
+            and syn.decode_attr(values.get(b"type", b"")).strip(_WS_STR).lower() != "image"
+        ):
+            return None
+        hit: tuple[Rule, str | None] | None = self._match_urls(values, _FETCH[name])
+        if hit is None and name in _DOC_FETCH:
+            hit = self._judge_doc_urls(values, _FETCH[name][0][0])
+        if hit is None and name == b"iframe":
             srcdoc = values.get(b"srcdoc")
             if srcdoc is not None:
                 hit = self._judge_fragment(syn.decode_attr(srcdoc).encode("utf-8", "replace"))
+        return hit
+
+    def _judge_doc_urls(
+        self, values: dict[bytes, bytes], attr: bytes
+    ) -> tuple[Rule, str | None] | None:
+        """A data: URL holding a document, or a javascript: URL, of a frame or object."""
+        raw = values.get(attr)
+        if raw is None or (b":" not in raw and b"&" not in raw):
+            return None
+        url = syn.decode_attr(raw)
+        body = syn.data_url_body(url)
+        if body is not None:
+            return self._judge_fragment(body)
+        code = syn.javascript_url_code(url)
+        if code is not None:
+            rule = self._rules.match_inline(code)
+            if rule is not None:
+                return rule, url
+        return None
+
+    def _fetch(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> int:
+        iframe = name == b"iframe"
+        hit = self._fetch_hit(m, name, start, end)
         if hit is None:
-            if name == b"iframe":
-                self._enter_raw(name)
+            if iframe:
+                self._effects(name, m)
             return end
         rule, url = hit
         action = rule.action
@@ -923,12 +1205,15 @@ class HTMLRewriter:
         self._record(rule, name.decode("ascii"), url, self._where(start), action)
         if self._report:
             if iframe:
-                self._enter_raw(name)
+                self._effects(name, m)
             return end
         if action is Action.STRIP:
             if iframe:
-                self._enter_raw(name)
-                self._begin_drop(start, name)
+                self._effects(name, m)
+                if self._state == _RAW:
+                    self._begin_drop(start, name)
+                else:  # ignored in <select>: its content is not its own
+                    self._replace(start, end, b"")
             elif name in _CONTAINERS:
                 self._begin_drop(start, name)
             else:
@@ -936,7 +1221,24 @@ class HTMLRewriter:
             return end
         self._replace(start, end, self._blocked_tag(m, rule, _RENAME[name]))
         if iframe:
-            self._enter_raw(name)
+            self._effects(name, m)
+        return end
+
+    def _foreign_html_fetch(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> int:
+        """An HTML fetching element's name in foreign content: an inert foreign element,
+        unless the browser is in HTML content after all (see ``_uncertain``). Judged
+        either way; only its start tag is removed (its content is tokenized as usual)."""
+        hit = self._fetch_hit(m, name, start, end)
+        if hit is None:
+            return end
+        rule, url = hit
+        self._record(rule, name.decode("ascii"), url, self._where(start))
+        if self._report:
+            return end
+        if rule.action is Action.STRIP:
+            self._replace(start, end, b"")
+        else:
+            self._replace(start, end, self._blocked_tag(m, rule, _RENAME[name]))
         return end
 
     def _script(self, m: re.Match[bytes], start: int, end: int) -> int:
@@ -944,7 +1246,7 @@ class HTMLRewriter:
         self._raw_name = b"script"
         values = _values(self._buf, m)
         if b"src" not in values:
-            if self._inline:
+            if self._inline and _runs(values):
                 self._begin_capture(m, b"script", "script", svg=False)
             return end
         hostish = self._hostish
@@ -963,19 +1265,30 @@ class HTMLRewriter:
             self._replace(start, end, self._blocked_tag(m, rule, _RENAME[b"script"]))
         return end
 
-    def _svg_fetch(self, m: re.Match[bytes], name: bytes, sc: bool, start: int, end: int) -> int:
+    def _svg_fetch(
+        self, m: re.Match[bytes], name: bytes, sc: bool, start: int, end: int, svg: bool
+    ) -> int:
         # SVG <script> and <image> fetch from href (or the older xlink:href). The content
-        # of an SVG script is ordinary foreign content, not script data.
-        element = "svg:" + name.decode("ascii")
+        # of an SVG script is ordinary foreign content, not script data. (A MathML script
+        # runs nothing; it is judged the same way in case the browser is in HTML content.)
+        element = ("svg:" if svg else "math:") + name.decode("ascii")
         values = _values(self._buf, m)
-        hit = self._match_urls(values, _SVG_FETCH)
+        spec: tuple[tuple[bytes, bool], ...]
+        if svg:
+            spec = _SVG_FETCH if name == b"script" else _SVG_IMAGE_FETCH
+        else:
+            spec = _MATH_FETCH if name == b"script" else _MATH_IMAGE_FETCH
+        hit = self._match_urls(values, spec)
         if hit is None:
             if (
                 name == b"script"
                 and self._inline
+                and (svg or self._uncertain)
                 and not sc
                 and b"href" not in values
                 and b"xlink:href" not in values
+                and b"src" not in values
+                and _runs(values)
             ):
                 self._begin_capture(m, b"script", element, svg=True)
             return end

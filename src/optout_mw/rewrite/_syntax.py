@@ -7,6 +7,8 @@ scanned without decoding it.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -39,6 +41,18 @@ ATTRS = (
 # tags carry attributes too and are tokenized the same way, so ``</script a=">">`` ends
 # at the second ``>``. Groups: 1 ``/`` for an end tag, 2 the raw name, 3 the attributes.
 TAG = re.compile(rb"<(/?)([a-zA-Z][^" + WS + rb"/>]*+)(" + ATTRS + rb")>")
+# The attribute units of ATTRS one by one, for resuming the scan of an unfinished tag:
+# group 1 is the last unit matched (a unit's extent depends only on bytes up to the start
+# of the next one, so every unit before the last is final). TAG_REST is the rest of a tag
+# from the start of a unit.
+_UNIT = ATTRS[3:-3]
+TAG_UNITS_FROM = re.compile(rb"(?:(" + _UNIT + rb"))*+")
+TAG_REST = re.compile(ATTRS + rb">")
+TAG_NAME = re.compile(rb"</?[a-zA-Z][^" + WS + rb"/>]*+")
+# The start of an attribute whose quoted value is still open (what stops ATTRS short).
+OPEN_VALUE = re.compile(
+    rb"[^" + WS + rb"/>][^" + WS + rb"/>=]*+[" + WS + rb"]*+=[" + WS + rb"]*+[\"']"
+)
 
 # One attribute (groups: 1 name, 2/3/4 double-quoted/single-quoted/unquoted value) or a
 # run of separators (no group matches).
@@ -118,10 +132,12 @@ FOREIGN_START = (
     b"b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr "
     b"i img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup "
     b"table tt u ul var foreignobject desc title mi mo mn ms mtext font annotation-xml svg "
-    b"math script image"
+    b"math script image mglyph malignmark source iframe frame object input video audio track "
+    b"link"
 ).split()
 FOREIGN_END = (
-    b"foreignobject desc title mi mo mn ms mtext annotation-xml svg math script image p br"
+    b"foreignobject desc title mi mo mn ms mtext annotation-xml svg math script image p br "
+    b"mglyph malignmark"
 ).split()
 
 _DELIM = rb"[" + WS + rb"/>]"
@@ -258,7 +274,10 @@ def _tag_forms(start_names: frozenset[bytes], end_names: frozenset[bytes]) -> li
 
 @lru_cache(maxsize=64)
 def skip_pattern(
-    start_names: frozenset[bytes], end_names: frozenset[bytes], same_origin: bool = False
+    start_names: frozenset[bytes],
+    end_names: frozenset[bytes],
+    same_origin: bool = False,
+    every_tag: bool = False,
 ) -> re.Pattern[bytes]:
     """The fast path of the data state.
 
@@ -273,7 +292,11 @@ def skip_pattern(
     harmless one), fetching elements that change no tokenizer state and whose URL
     attributes are all same-origin relative URLs are consumed as well: they cannot reach
     a third party.
+
+    With ``every_tag`` only text and comments are consumed: every tag takes the slow path.
     """
+    if every_tag:
+        return re.compile(rb"(?:[^<]*+<(?:" + _COMMENT[1:] + b"|" + _LT_TEXT[1:] + rb"))*+[^<]*+")
     fast_start, fast_end, full_start, full_end = _tag_forms(start_names, end_names)
     # Every alternative follows the "<" factored out in front of them. Order matters for
     # speed only: end tags and the common start tags first, the full forms last. The
@@ -349,19 +372,75 @@ def _charref(m: re.Match[str]) -> str:
 def decode_attr(raw: bytes) -> str:
     """Decode an attribute value as the tokenizer would, to ``str``.
 
-    Bytes are read as UTF-8 (what nearly every page uses), falling back to latin-1 so that
-    no input is rejected; tracker URLs are ASCII either way. NUL becomes U+FFFD as in the
-    attribute value states.
+    Bytes are read as UTF-8 (what nearly every page uses) with U+FFFD for invalid
+    sequences, as a browser decoding UTF-8 does. NUL becomes U+FFFD as in the attribute
+    value states. See :func:`decode_attr_variants` for judging URLs.
+    """
+    return _decode_refs(raw.decode("utf-8", "replace"))
+
+
+def decode_attr_variants(raw: bytes) -> tuple[str, ...]:
+    """The readings of an attribute value a browser might make.
+
+    Valid UTF-8 has one. Otherwise the page may be UTF-8 with a few bad bytes (U+FFFD
+    for them) or in a legacy single-byte encoding (latin-1 stands in: its ASCII is the
+    same, and characters such as U+00AA or U+00B2 map to ASCII in host names); a URL that
+    matches under either counts.
     """
     try:
-        text = raw.decode("utf-8")
+        return (_decode_refs(raw.decode("utf-8")),)
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        return (
+            _decode_refs(raw.decode("utf-8", "replace")),
+            _decode_refs(raw.decode("latin-1")),
+        )
+
+
+def _decode_refs(text: str) -> str:
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     if "&" in text:
         text = _CHARREF.sub(_charref, text)
     return text
+
+
+_PCT = re.compile(rb"%([0-9a-fA-F]{2})")
+_B64_DROP = re.compile(r"[^A-Za-z0-9+/]")
+
+
+def percent_decode(text: str) -> bytes:
+    """Percent-decode a URL part to bytes (the URL standard's "percent-decode")."""
+    raw = text.encode("utf-8", "replace")
+    if b"%" not in raw:
+        return raw
+    return _PCT.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+
+
+def data_url_body(url: str) -> bytes | None:
+    """The body of a ``data:`` URL (leniently, as browsers decode it), else None."""
+    url = url.strip("\x00\t\n\f\r ").replace("\t", "").replace("\n", "").replace("\r", "")
+    if url[:5].lower() != "data:":
+        return None
+    meta, sep, body = url[5:].partition(",")
+    if not sep:
+        return None
+    data = percent_decode(body)
+    if meta.rstrip(" ").lower().endswith(";base64") or meta.lower().endswith("base64"):
+        text = _B64_DROP.sub("", data.decode("latin-1"))
+        if len(text) % 4 == 1:
+            text = text[:-1]
+        text += "=" * (-len(text) % 4)
+        with contextlib.suppress(ValueError):
+            data = base64.b64decode(text)
+    return data
+
+
+def javascript_url_code(url: str) -> str | None:
+    """The code of a ``javascript:`` URL, percent-decoded, else None."""
+    url = url.strip("\x00\t\n\f\r ").replace("\t", "").replace("\n", "").replace("\r", "")
+    if url[:11].lower() != "javascript:":
+        return None
+    return percent_decode(url[11:]).decode("utf-8", "replace")
 
 
 def decode_text(raw: bytes) -> str:
