@@ -9,9 +9,9 @@ Both directions, on seeded random field values:
   same characters for the same values.
 
 Nothing is downloaded here. The test needs ``node`` and a directory named by the environment
-variable ``OPTOUT_IABGPP_DIR`` that contains ``node_modules/@iabgpp/cmpapi`` (for example
+variable ``IABGPP_REFERENCE_DIR`` that contains ``node_modules/@iabgpp/cmpapi`` (for example
 ``npm install --prefix DIR @iabgpp/cmpapi@3.2.0``). Without them it is skipped; when ``CI``
-is set and ``OPTOUT_IABGPP_DIR`` is set but unusable, it fails instead.
+is set and ``IABGPP_REFERENCE_DIR`` is set but unusable, it fails instead.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from optout_mw.gpp import (
 from optout_mw.gpp.sections import LAYOUTS, SECTION_IDS, USNAT_V1, USNAT_V2, Layout
 
 SCRIPT = Path(__file__).parent / "data" / "gpp" / "iabgpp_decode.js"
-ENV_DIR = "OPTOUT_IABGPP_DIR"
+ENV_DIR = "IABGPP_REFERENCE_DIR"
 # Sections iabgpp-es decodes with the same layout as ours (24-27 are not settled, see docs).
 CHECKED_IDS = (7, *sorted(i for i in LAYOUTS if i <= 23))
 CASES_PER_KIND = 60
