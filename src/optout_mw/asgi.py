@@ -7,16 +7,13 @@ on any ASGI event loop (asyncio, trio).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from ._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
-from .config import Mode, OptOutConfig
+from .config import Mode
 from .decision import DECISION_KEY, Decision
-from .engine import Engine, EngineSource, Observer, StaticSource
+from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
-from .metrics import Metrics
 from .response import (
     BODY_DIGEST_HEADERS,
     REFUSABLE,
@@ -32,7 +29,7 @@ _BYPASS_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopy")
 _DROP_ON_REWRITE = (b"content-length", *(name.encode() for name in BODY_DIGEST_HEADERS))
 
 
-class OptOutASGIMiddleware:
+class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
     """Reads the opt-out signals of every HTTP request, stores the :class:`Decision` under
     ``scope["optout_mw.decision"]`` (and ``request.state.optout``), and enforces it on HTML
     responses.
@@ -42,21 +39,6 @@ class OptOutASGIMiddleware:
     :param clock: seconds since the epoch; replaceable in tests.
     :param metrics: receives counters (see :mod:`optout_mw.metrics`); ``None`` counts nothing.
     """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        config: OptOutConfig | EngineSource,
-        clock: Callable[[], float] = time.time,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.app = app
-        self._observer = Observer(metrics)
-        self._source: EngineSource = (
-            StaticSource(config) if isinstance(config, OptOutConfig) else config
-        )
-        self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

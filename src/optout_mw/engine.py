@@ -8,7 +8,9 @@ Nothing per-request is stored on it.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+import time
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 from .config import Mode, OptOutConfig
 from .decision import Decider, Decision
@@ -24,6 +26,7 @@ from .response import BodyPipeline, ResponsePlan, SkipReason
 from .rewrite import HTMLRewriter
 
 logger = logging.getLogger("optout_mw")
+AppT = TypeVar("AppT")
 
 
 class Engine:
@@ -141,6 +144,26 @@ class _Observed:
         if self._rewriter.overflowed:
             observer.skipped(SkipReason.BUFFER_OVERFLOW, self._path)
         return out
+
+
+class MiddlewareBase(Generic[AppT]):
+    """What both adapters share: the wrapped app, the configuration source, the clock and
+    the counters. Nothing per-request is stored here."""
+
+    def __init__(
+        self,
+        app: AppT,
+        *,
+        config: OptOutConfig | EngineSource,
+        clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.app = app
+        self._observer = Observer(metrics)
+        self._source: EngineSource = (
+            StaticSource(config) if isinstance(config, OptOutConfig) else config
+        )
+        self._clock = clock
 
 
 class EngineSource(Protocol):

@@ -9,17 +9,15 @@ and ``close()``, which reaches the application's iterable exactly once whatever 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
 from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
-from .config import Mode, OptOutConfig
+from .config import Mode
 from .decision import DECISION_KEY, Decision
-from .engine import Engine, EngineSource, Observer, StaticSource
+from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
-from .metrics import Metrics
 from .response import (
     BODY_DIGEST_HEADERS,
     REFUSABLE,
@@ -35,7 +33,7 @@ _Headers = list[tuple[str, str]]
 _DROP_ON_REWRITE = ("content-length", *BODY_DIGEST_HEADERS)
 
 
-class OptOutWSGIMiddleware:
+class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
     """Reads the opt-out signals of every request, stores the :class:`Decision` under
     ``environ["optout_mw.decision"]``, and enforces it on HTML responses.
 
@@ -44,21 +42,6 @@ class OptOutWSGIMiddleware:
     :param clock: seconds since the epoch; replaceable in tests.
     :param metrics: receives counters (see :mod:`optout_mw.metrics`); ``None`` counts nothing.
     """
-
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        config: OptOutConfig | EngineSource,
-        clock: Callable[[], float] = time.time,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.app = app
-        self._observer = Observer(metrics)
-        self._source: EngineSource = (
-            StaticSource(config) if isinstance(config, OptOutConfig) else config
-        )
-        self._clock = clock
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         engine = self._source.engine()
