@@ -24,6 +24,8 @@ from optout_mw.rules import Action, Rule, RuleSet
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# Restated here on purpose rather than imported: an oracle that shares the rewriter's
+# tables would agree with any mistake in them.
 LINK_RELS = {
     "preload",
     "prefetch",

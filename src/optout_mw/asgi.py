@@ -68,11 +68,12 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
             await self.app(scope, receive, send)
             return
         set_cookies = surface.response_cookies(decision, now)
-        if engine.wants_rewrite(decision, path):
+        applies = engine.path_applies(path)
+        if engine.wants_rewrite(decision, applies):
             responder = _Responder(engine, scope, path, decision, set_cookies, observer)
             await responder.run(self.app, receive, send)
-        elif set_cookies or (engine.vary and engine.path_applies(path)):
-            vary = engine.vary if engine.path_applies(path) else ()
+        elif set_cookies or (engine.vary and applies):
+            vary = engine.vary if applies else ()
             await self.app(scope, receive, _html_header_sender(send, vary, set_cookies))
         else:
             await self.app(scope, receive, send)

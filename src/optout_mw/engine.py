@@ -54,13 +54,13 @@ class Engine:
             return False
         return not self._include or path.startswith(self._include)
 
-    def wants_rewrite(self, decision: Decision, path: str) -> bool:
+    def wants_rewrite(self, decision: Decision, applies: bool) -> bool:
         """Whether this request's HTML responses go through the rewriter (or the reporter)."""
         return (
             not decision.sale_permitted
             and self._transforms
             and self.config.mode is not Mode.OFF
-            and self.path_applies(path)
+            and applies
         )
 
     def new_pipeline(

@@ -59,13 +59,14 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
         if engine.config.mode is Mode.OFF:
             return self.app(environ, start_response)
         set_cookies = surface.response_cookies(decision, now)
-        if engine.wants_rewrite(decision, path):
+        applies = engine.path_applies(path)
+        if engine.wants_rewrite(decision, applies):
             response = _RewritingResponse(
                 engine, environ, start_response, path, decision, set_cookies, observer
             )
             return response.call(self.app, environ)
-        if set_cookies or (engine.vary and engine.path_applies(path)):
-            vary = engine.vary if engine.path_applies(path) else ()
+        if set_cookies or (engine.vary and applies):
+            vary = engine.vary if applies else ()
             return self.app(environ, _html_start_response(start_response, vary, set_cookies))
         return self.app(environ, start_response)
 
