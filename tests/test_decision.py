@@ -203,3 +203,29 @@ def test_cached_decisions_follow_the_clock() -> None:
     assert "expired" in expired.signals[0].reason
     # GPC on the same cookie header is a different entry.
     assert decider.decide(["1"], cookie, made + 30).gpc
+
+
+def test_long_headers_differing_between_sampled_characters_never_share_a_decision() -> None:
+    """Long headers are cached under a sample of their characters; an exact match is still
+    required, so two visitors whose headers collide on the sample each get their own."""
+    decider = Decider(development_config())
+    filler = "; ".join(f"_ga_{i:03d}=GA1.1.{i:010d}" for i in range(40))
+    opted_out = f"{filler}; usprivacy=1YYN"
+    opted_in = f"{filler}; usprivacy=1YNN"
+    # Same length; the differing character is not one of the sampled ones.
+    assert len(opted_out) == len(opted_in) > 256
+    assert opted_out[::17] == opted_in[::17]
+    for _ in range(3):
+        assert not decider.for_request(None, opted_out, NOW).sale_permitted
+        assert decider.for_request(None, opted_in, NOW).sale_permitted
+        assert not decider.for_request(None, opted_out.encode(), NOW).sale_permitted
+        assert decider.for_request(None, opted_in.encode(), NOW).sale_permitted
+
+
+@pytest.mark.parametrize("cookie", [None, "", "usprivacy=1YYN", "usprivacy=1NNN", "a=b"])
+@pytest.mark.parametrize("gpc", [None, "1", "0", "0, 1", " 1 ", "yes"])
+def test_for_request_agrees_with_decide(gpc: str | None, cookie: str | None) -> None:
+    decider = Decider(development_config())
+    expected = decider.decide(() if gpc is None else (gpc,), cookie, NOW)
+    for header in (cookie, None if cookie is None else cookie.encode()):
+        assert decider.for_request(gpc, header, NOW) == expected

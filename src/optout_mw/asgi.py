@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from ._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
-from .config import Mode
 from .decision import DECISION_KEY, Decision
 from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
@@ -45,52 +44,66 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
             await self.app(scope, receive, send)
             return
         engine = self._source.engine()
-        gpc: list[str] = []
-        cookies: list[str] = []
+        gpc: bytes | None = None
+        cookie: bytes | None = None
         for name, value in scope["headers"]:
             # Servers send lowercase names; the length test keeps odd casing cheap to accept.
             size = len(name)
             if size == 6 and (name == b"cookie" or name.lower() == b"cookie"):
-                cookies.append(value.decode("latin-1"))
+                cookie = value if cookie is None else cookie + b"; " + value
             elif size == 7 and (name == b"sec-gpc" or name.lower() == b"sec-gpc"):
-                gpc.append(value.decode("latin-1"))
+                # Joined as WSGI joins repeated fields; each member is judged alone.
+                gpc = value if gpc is None else gpc + b", " + value
         now = self._clock()
-        decision = engine.decider.decide(gpc, "; ".join(cookies) if cookies else None, now)
-        _annotate(scope, decision)
+        decision = engine.decider.for_request(
+            None if gpc is None else gpc.decode("latin-1"),
+            cookie,
+            now,
+        )
+        scope[DECISION_KEY] = decision
+        # Starlette's request.state reads scope["state"]; servers hand each request its own
+        # shallow copy of the lifespan state, so it is written in place, where middleware
+        # outside this one also sees it.
+        scope.setdefault("state", {})["optout"] = decision
         observer = self._observer
-        observer.decision(decision)
+        if observer.metrics is not None:
+            observer.decision(decision)
         path: str = scope.get("path", "")
-        surface = engine.surface
-        if surface.handles(path):
+        if path in engine.endpoints:
             await _serve_endpoint(engine, scope, receive, send, decision, now, observer)
             return
-        if engine.config.mode is Mode.OFF:
+        if engine.off:
             await self.app(scope, receive, send)
             return
-        set_cookies = surface.response_cookies(decision, now)
         applies = engine.path_applies(path)
         if engine.wants_rewrite(decision, applies):
-            responder = _Responder(engine, scope, path, decision, set_cookies, observer)
+            responder = _Responder(engine, scope, path, decision, now, observer)
             await responder.run(self.app, receive, send)
-        elif set_cookies or (engine.vary and applies):
-            vary = engine.vary if applies else ()
-            await self.app(scope, receive, _html_header_sender(send, vary, set_cookies))
+        elif decision.signals or (applies and engine.vary):
+            # Signals may mean write-back cookies; either way only HTML responses change.
+            sender = _html_header_sender(send, engine, decision, now, applies)
+            await self.app(scope, receive, sender)
         else:
             await self.app(scope, receive, send)
 
 
-def _annotate(scope: Scope, decision: Decision) -> None:
-    scope[DECISION_KEY] = decision
-    # Starlette's request.state reads scope["state"]; servers hand each request its own
-    # shallow copy of the lifespan state, so it is written in place, where middleware
-    # outside this one also sees it.
-    scope.setdefault("state", {})["optout"] = decision
+def _content_type(headers: RawHeaders) -> bytes | None:
+    for key, value in headers:
+        if len(key) == 12 and key.lower() == b"content-type":
+            return value
+    return None
 
 
-def _add_vary(headers: RawHeaders, vary: tuple[str, ...]) -> None:
-    merged = merge_vary((v.decode("latin-1") for v in get_all(headers, b"vary")), vary)
-    if merged is not None:
-        set_header(headers, b"vary", merged.encode("latin-1"))
+def _add_vary(headers: RawHeaders, engine: Engine) -> None:
+    for key, _ in headers:
+        if len(key) == 4 and key.lower() == b"vary":
+            existing = (value.decode("latin-1") for value in get_all(headers, b"vary"))
+            merged = merge_vary(existing, engine.vary)
+            if merged is not None:
+                set_header(headers, b"vary", merged.encode("latin-1"))
+            return
+    if engine.vary_value:
+        headers.append((b"vary", engine.vary_value.encode("latin-1")))
 
 
 def _weaken_etag(headers: RawHeaders) -> None:
@@ -103,17 +116,21 @@ def _add_cookies(headers: RawHeaders, set_cookies: list[str]) -> None:
     headers.extend((b"set-cookie", value.encode("latin-1")) for value in set_cookies)
 
 
-def _html_header_sender(send: Send, vary: tuple[str, ...], set_cookies: list[str]) -> Send:
-    """Adds ``Vary`` (and any write-back cookies) to HTML responses; touches nothing else."""
+def _html_header_sender(
+    send: Send, engine: Engine, decision: Decision, now: float, applies: bool
+) -> Send:
+    """Adds ``Vary`` (where the path is enforced) and any write-back cookies to HTML
+    responses; touches nothing else."""
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = message.get("headers", ())
-            content_type = get_header(headers, b"content-type")
-            if is_html(content_type):
+            if is_html(_content_type(headers)):
                 edited = list(headers)
-                _add_vary(edited, vary)
-                _add_cookies(edited, set_cookies)
+                if applies:
+                    _add_vary(edited, engine)
+                if decision.signals:
+                    _add_cookies(edited, engine.surface.response_cookies(decision, now))
                 message = {**message, "headers": edited}
         await send(message)
 
@@ -196,8 +213,8 @@ class _Responder:
     """Per-request state for a response that may be rewritten."""
 
     __slots__ = (
-        "decision", "engine", "held", "observer", "path", "pipeline", "refused", "scope",
-        "send", "set_cookies", "started",
+        "decision", "engine", "held", "now", "observer", "path", "pipeline", "refused",
+        "scope", "send", "started",
     )
 
     def __init__(
@@ -206,7 +223,7 @@ class _Responder:
         scope: Scope,
         path: str,
         decision: Decision,
-        set_cookies: list[str],
+        now: float,
         observer: Observer,
     ) -> None:
         self.engine = engine
@@ -214,7 +231,7 @@ class _Responder:
         self.scope = scope
         self.path = path
         self.decision = decision
-        self.set_cookies = set_cookies
+        self.now = now
         self.held: Message | None = None
         self.pipeline: BodyPipeline | None = None
         self.started = False
@@ -249,19 +266,23 @@ class _Responder:
         if self.started:
             raise RuntimeError("optout_mw: unexpected repeated http.response.start message")
         self.started = True
+        status = int(message["status"])
+        content_type = _content_type(message.get("headers", ()))
+        if status != 304 and not is_html(content_type):
+            await self.send(message)  # not a page: nothing to add, nothing to rewrite
+            return
         headers: RawHeaders = list(message.get("headers", ()))
-        content_type = get_header(headers, b"content-type")
         encoding = get_header(headers, b"content-encoding")
         plan = plan_response(
             method=self.scope.get("method", "GET"),
-            status=int(message["status"]),
+            status=status,
             content_type=content_type.decode("latin-1") if content_type is not None else None,
             content_encoding=encoding.decode("latin-1") if encoding is not None else None,
             wants_rewrite=True,
         )
         if plan.html:
-            _add_vary(headers, self.engine.vary)
-            _add_cookies(headers, self.set_cookies)
+            _add_vary(headers, self.engine)
+            _add_cookies(headers, self.engine.surface.response_cookies(self.decision, self.now))
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
             if plan.skip_reason in REFUSABLE and self.engine.refuses:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import Mode, OptOutConfig
 from .cookies import ChoiceCookieCodec, ChoiceStatus, CookieReader, StoredChoice
@@ -92,10 +92,15 @@ def twelve_months_after(moment: datetime) -> datetime:
 class Decider:
     """Precompiled per-configuration state for :func:`decide` (cookie scanner, signer)."""
 
-    __slots__ = ("_cache", "_gpc_only", "_no_signal", "codec", "config", "reader")
+    __slots__ = (
+        "_cache", "_gpc_only", "_no_signal", "_reads_cookies", "_reads_gpc", "codec", "config",
+        "reader",
+    )
 
     def __init__(self, config: OptOutConfig) -> None:
         self.config = config
+        self._reads_cookies = config.reads_cookies
+        self._reads_gpc = config.read_gpc
         names: list[str] = []
         if config.read_site_cookie:
             names.append(config.choice_cookie_name)
@@ -114,7 +119,23 @@ class Decider:
         self._gpc_only = _conclude([GPC_ON], None, config, 0.0)
         # A visitor's page load repeats one Cookie header across many requests, so the
         # decision for (GPC, Cookie header) is kept with the span of time it holds for.
-        self._cache: dict[tuple[Verdict | None, str], tuple[Decision, float, float]] = {}
+        self._cache: dict[tuple[Verdict | None, str | bytes], _Cached] = {}
+
+    def for_request(
+        self, gpc: str | None, cookie_header: str | bytes | None, now: float
+    ) -> Decision:
+        """:meth:`decide` for the adapters: the ``Sec-GPC`` values joined with commas (as
+        WSGI joins them) and the ``Cookie`` fields joined with ``"; "`` (ASGI's raw bytes
+        are decoded only when the decision is not cached). Requests without cookies are
+        answered without parsing anything."""
+        if not cookie_header or not self._reads_cookies:
+            if gpc is None or not self._reads_gpc:
+                return self._no_signal
+            if gpc == "1":
+                return self._gpc_only
+            return self.decide((gpc,), None, now)
+        gpc_signal = parse_gpc(() if gpc is None else (gpc,)) if self._reads_gpc else None
+        return self._from_cookies(gpc_signal, cookie_header, now)
 
     def decide(self, gpc_values: Iterable[str], cookie_header: str | None, now: float) -> Decision:
         """Decide from the ``Sec-GPC`` values and the (joined) ``Cookie`` header."""
@@ -126,18 +147,30 @@ class Decider:
             if gpc is GPC_ON:
                 return self._gpc_only
             return _conclude([gpc], None, config, now)
-        key = (None if gpc is None else gpc.verdict, cookie_header)
+        return self._from_cookies(gpc, cookie_header, now)
+
+    def _from_cookies(self, gpc: Signal | None, header: str | bytes, now: float) -> Decision:
+        # Hashing a 4 KB header costs more than the rest of a request's work, so long
+        # headers are keyed by a sample of their characters; the entry keeps the whole
+        # header, and only an exact match is a hit.
+        sample = header if len(header) <= _SAMPLE_ABOVE else header[::_SAMPLE_STRIDE]
+        key = (None if gpc is None else gpc.verdict, sample)
         cached = self._cache.get(key)
-        if cached is not None and cached[1] <= now < cached[2]:
-            return cached[0]
+        if (
+            cached is not None
+            and cached.header == header
+            and cached.valid_from <= now < cached.valid_until
+        ):
+            return cached.decision
+        cookie_header = header.decode("latin-1") if isinstance(header, bytes) else header
         signals: list[Signal] = [] if gpc is None else [gpc]
         cookies = self.reader.read(cookie_header)
         stored = self._read_cookies(cookies, signals, now) if cookies else None
-        decision = _conclude(signals, stored, config, now)
-        if len(cookie_header) <= _CACHEABLE_HEADER:
+        decision = _conclude(signals, stored, self.config, now)
+        if len(header) <= _CACHEABLE_HEADER:
             if len(self._cache) >= _CACHE_ENTRIES:
                 self._cache.clear()  # bounded memory; simple and thread-safe under the GIL
-            self._cache[key] = (decision, now, self._valid_until(decision, stored))
+            self._cache[key] = _Cached(header, decision, now, self._valid_until(decision, stored))
         return decision
 
     def _valid_until(self, decision: Decision, stored: StoredChoice | None) -> float:
@@ -200,6 +233,16 @@ class Decider:
 
 _CACHE_ENTRIES = 1024
 _CACHEABLE_HEADER = 8192
+# Headers longer than this are keyed by every 17th character (a 4 KB header by 241).
+_SAMPLE_ABOVE = 256
+_SAMPLE_STRIDE = 17
+
+
+class _Cached(NamedTuple):
+    header: str | bytes
+    decision: Decision
+    valid_from: float
+    valid_until: float
 
 _CHOICE_REASONS = {
     ChoiceStatus.BAD_SIGNATURE: "bad signature",

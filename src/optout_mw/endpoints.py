@@ -359,7 +359,7 @@ class Surface:
     __slots__ = (
         "_builtin_template", "_codec", "_confirm_cookie", "_decider", "_gpp_cache",
         "_gpp_encoder", "_paths", "_reader", "_stubs", "_template", "_token_signer",
-        "_usp_in", "_usp_out", "config",
+        "_usp_in", "_usp_out", "config", "paths",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
@@ -372,6 +372,8 @@ class Surface:
         if config.optout_page_path:
             paths[config.optout_page_path] = "page"
         self._paths = paths
+        #: The enabled endpoint paths, mapped to what each serves.
+        self.paths: Mapping[str, str] = paths
         self._codec = (
             ChoiceCookieCodec(config.secret_keys, max_age=config.choice_cookie_max_age)
             if config.secret_keys and config.read_site_cookie

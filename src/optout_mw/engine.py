@@ -31,8 +31,8 @@ AppT = TypeVar("AppT")
 
 class Engine:
     __slots__ = (
-        "_exclude", "_include", "_transforms", "config", "decider", "enforce", "refuses",
-        "ruleset", "surface", "vary",
+        "_exclude", "_include", "_transforms", "all_paths", "config", "decider", "endpoints",
+        "enforce", "off", "refuses", "ruleset", "surface", "vary", "vary_value",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
@@ -42,14 +42,23 @@ class Engine:
         self.decider = Decider(config)
         self.ruleset = config.ruleset
         self.vary = config.vary
+        #: The ``Vary`` value to add when a response has none of its own.
+        self.vary_value = ", ".join(config.vary)
+        self.off = config.mode is Mode.OFF
         self.enforce = config.mode is Mode.ENFORCE
         self.refuses = self.enforce and config.refuse_unrewritable
         self.surface = Surface(config)
+        #: The enabled endpoint paths (membership is all the hot path needs).
+        self.endpoints = self.surface.paths
         self._include = config.include_paths
         self._exclude = config.exclude_paths
+        #: Whether every path is enforced (no include or exclude list to test).
+        self.all_paths = not (self._include or self._exclude)
         self._transforms = bool(self.ruleset) or (config.inject_stubs and self.enforce)
 
     def path_applies(self, path: str) -> bool:
+        if self.all_paths:
+            return True
         if self._exclude and path.startswith(self._exclude):
             return False
         return not self._include or path.startswith(self._include)

@@ -8,6 +8,7 @@ headers are known, and push body bytes through a :class:`BodyPipeline` (decode t
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -79,14 +80,18 @@ NOT_HTML = ResponsePlan(html=False, rewrite=False)
 HTML_KEEP = ResponsePlan(html=True, rewrite=False)
 
 
+# The media type of a Content-Type value, compared as str.strip().lower() would.
+_HTML_TEXT = re.compile(r"\s*(?:text/html|application/xhtml\+xml)\s*(?:;|\Z)", re.IGNORECASE)
+_HTML_BYTES = re.compile(rb"\s*(?:text/html|application/xhtml\+xml)\s*(?:;|\Z)", re.IGNORECASE)
+
+
 def is_html(content_type: str | bytes | None) -> bool:
     """Whether a ``Content-Type`` value names an HTML media type (cheap: on the hot path)."""
     if not content_type:
         return False
     if isinstance(content_type, bytes):
-        media = content_type.split(b";", 1)[0].strip().lower()
-        return media == b"text/html" or media == b"application/xhtml+xml"
-    return content_type.split(";", 1)[0].strip().lower() in HTML_MEDIA_TYPES
+        return _HTML_BYTES.match(content_type) is not None
+    return _HTML_TEXT.match(content_type) is not None
 
 
 def plan_response(

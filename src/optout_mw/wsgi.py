@@ -14,7 +14,6 @@ from http import HTTPStatus
 from typing import Any
 
 from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
-from .config import Mode
 from .decision import DECISION_KEY, Decision
 from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
@@ -45,29 +44,29 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         engine = self._source.engine()
-        gpc = environ.get("HTTP_SEC_GPC")
         now = self._clock()
-        decision = engine.decider.decide(() if gpc is None else (gpc,),
-                                         environ.get("HTTP_COOKIE"), now)
+        decision = engine.decider.for_request(
+            environ.get("HTTP_SEC_GPC"), environ.get("HTTP_COOKIE"), now
+        )
         environ[DECISION_KEY] = decision
         observer = self._observer
-        observer.decision(decision)
+        if observer.metrics is not None:
+            observer.decision(decision)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        surface = engine.surface
-        if surface.handles(path):
+        if path in engine.endpoints:
             return _serve_endpoint(engine, environ, start_response, decision, now, path, observer)
-        if engine.config.mode is Mode.OFF:
+        if engine.off:
             return self.app(environ, start_response)
-        set_cookies = surface.response_cookies(decision, now)
         applies = engine.path_applies(path)
         if engine.wants_rewrite(decision, applies):
             response = _RewritingResponse(
-                engine, environ, start_response, path, decision, set_cookies, observer
+                engine, environ, start_response, path, decision, now, observer
             )
             return response.call(self.app, environ)
-        if set_cookies or (engine.vary and applies):
-            vary = engine.vary if applies else ()
-            return self.app(environ, _html_start_response(start_response, vary, set_cookies))
+        if decision.signals or (applies and engine.vary):
+            # Signals may mean write-back cookies; either way only HTML responses change.
+            sender = _html_start_response(start_response, engine, decision, now, applies)
+            return self.app(environ, sender)
         return self.app(environ, start_response)
 
 
@@ -141,24 +140,44 @@ def _weaken_etag(headers: _Headers) -> None:
         set_header(headers, "etag", weaken_etag(etag))
 
 
-def _add_vary(headers: _Headers, vary: tuple[str, ...]) -> None:
-    merged = merge_vary(get_all(headers, "vary"), vary)
-    if merged is not None:
-        set_header(headers, "vary", merged)
+def _add_vary(headers: _Headers, engine: Engine) -> None:
+    for key, _ in headers:
+        if len(key) == 4 and key.lower() == "vary":
+            merged = merge_vary(get_all(headers, "vary"), engine.vary)
+            if merged is not None:
+                set_header(headers, "vary", merged)
+            return
+    if engine.vary_value:
+        headers.append(("Vary", engine.vary_value))
+
+
+def _content_type(headers: _Headers) -> str | None:
+    for key, value in headers:
+        if len(key) == 12 and key.lower() == "content-type":
+            return value
+    return None
 
 
 def _html_start_response(
-    start_response: StartResponse, vary: tuple[str, ...], set_cookies: list[str]
+    start_response: StartResponse,
+    engine: Engine,
+    decision: Decision,
+    now: float,
+    applies: bool,
 ) -> StartResponse:
-    """Adds ``Vary`` (and any write-back cookies) to HTML responses; touches nothing else."""
+    """Adds ``Vary`` (where the path is enforced) and any write-back cookies to HTML
+    responses; touches nothing else."""
 
     def start_response_with_headers(
         status: str, headers: _Headers, exc_info: OptExcInfo | None = None
     ) -> Write:
-        if is_html(get_header(headers, "content-type")):
+        if is_html(_content_type(headers)):
             headers = list(headers)
-            _add_vary(headers, vary)
-            headers.extend(("Set-Cookie", value) for value in set_cookies)
+            if applies:
+                _add_vary(headers, engine)
+            if decision.signals:
+                cookies = engine.surface.response_cookies(decision, now)
+                headers += [("Set-Cookie", value) for value in cookies]
         return start_response(status, headers, exc_info)
 
     return start_response_with_headers
@@ -179,13 +198,13 @@ class _RewritingResponse:
         start_response: StartResponse,
         path: str,
         decision: Decision,
-        set_cookies: list[str],
+        now: float,
         observer: Observer,
     ) -> None:
         self.engine = engine
         self.observer = observer
         self.decision = decision
-        self.set_cookies = set_cookies
+        self.now = now
         self.method: str = environ.get("REQUEST_METHOD", "GET")
         self.path = path
         self.server_start_response = start_response
@@ -256,8 +275,9 @@ class _RewritingResponse:
             wants_rewrite=True,
         )
         if plan.html:
-            _add_vary(headers, self.engine.vary)
-            headers.extend(("Set-Cookie", value) for value in self.set_cookies)
+            _add_vary(headers, self.engine)
+            cookies = self.engine.surface.response_cookies(self.decision, self.now)
+            headers.extend(("Set-Cookie", value) for value in cookies)
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
             if plan.skip_reason in REFUSABLE and self.engine.refuses:
