@@ -15,10 +15,12 @@ from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
 from .response import (
     BODY_DIGEST_HEADERS,
+    HTML_CONTENT_TYPES,
     REFUSABLE,
     BodyPipeline,
     SkipReason,
     is_html,
+    learn_content_type,
     plan_response,
     refusal,
 )
@@ -125,13 +127,21 @@ def _html_header_sender(
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = message.get("headers", ())
-            if is_html(_content_type(headers)):
-                edited = list(headers)
-                if applies:
-                    _add_vary(edited, engine)
-                if decision.signals:
-                    _add_cookies(edited, engine.surface.response_cookies(decision, now))
-                message = {**message, "headers": edited}
+            # Inlined: this runs for every response of every request.
+            for key, value in headers:
+                if key == b"content-type" or (len(key) == 12 and key.lower() == b"content-type"):
+                    html = HTML_CONTENT_TYPES.get(value)
+                    if html is None:
+                        html = learn_content_type(value)
+                    if html:
+                        edited = list(headers)
+                        if applies:
+                            _add_vary(edited, engine)
+                        if decision.signals:
+                            cookies = engine.surface.response_cookies(decision, now)
+                            _add_cookies(edited, cookies)
+                        message = {**message, "headers": edited}
+                    break
         await send(message)
 
     return send_with_headers
