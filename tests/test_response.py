@@ -224,3 +224,45 @@ def test_plan(kwargs: dict[str, object], rewrite: bool, reason: SkipReason | Non
     values.update(kwargs)
     plan = plan_response(**values)  # type: ignore[arg-type]
     assert (plan.rewrite, plan.skip_reason, plan.html) == (rewrite, reason, html)
+
+
+_CONTENT_TYPES = [
+    ("text/html", True),
+    ("text/html; charset=utf-8", True),
+    ("TEXT/HTML;charset=UTF-8", True),
+    ("  text/html  ; q=1", True),
+    ("text/html\t", True),
+    ("application/xhtml+xml", True),
+    ("Application/XHTML+XML; charset=utf-8", True),
+    ("text/htmlx", False),
+    ("text/html-sandboxed", False),
+    ("text/plain; charset=utf-8", False),
+    ("application/json", False),
+    ("text/event-stream", False),
+    ("xtext/html", False),
+    ("", False),
+    ("text/ html", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), _CONTENT_TYPES, ids=[v or "empty" for v, _ in _CONTENT_TYPES]
+)
+def test_html_content_types_judged_alike_as_str_bytes_and_remembered(
+    value: str, expected: bool
+) -> None:
+    from optout_mw.response import HTML_CONTENT_TYPES, is_html, learn_content_type
+
+    assert is_html(value) is expected
+    assert is_html(value.encode()) is expected
+    for raw in (value, value.encode()):
+        assert learn_content_type(raw) is expected
+        assert HTML_CONTENT_TYPES[raw] is expected
+
+
+def test_remembered_content_types_are_bounded() -> None:
+    from optout_mw.response import HTML_CONTENT_TYPES, learn_content_type
+
+    for index in range(1000):
+        learn_content_type(f"text/x-{index}".encode())
+    assert len(HTML_CONTENT_TYPES) <= 256

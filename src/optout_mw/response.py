@@ -85,15 +85,15 @@ _HTML_TEXT = re.compile(r"\s*(?:text/html|application/xhtml\+xml)\s*(?:;|\Z)", r
 _HTML_BYTES = re.compile(rb"\s*(?:text/html|application/xhtml\+xml)\s*(?:;|\Z)", re.IGNORECASE)
 
 
-#: Raw ``Content-Type`` values already judged: an application sends only a handful, and a
-#: dict lookup costs a fraction of a regex match on every response.
-HTML_CONTENT_TYPES: dict[bytes, bool] = {}
+#: ``Content-Type`` values already judged (raw ASGI bytes or WSGI str): an application
+#: sends only a handful, and a dict lookup costs a fraction of a regex match.
+HTML_CONTENT_TYPES: dict[str | bytes, bool] = {}
 
 
-def learn_content_type(value: bytes) -> bool:
-    """Whether the raw ``Content-Type`` value is HTML, remembered in
-    :data:`HTML_CONTENT_TYPES` (bounded)."""
-    html = _HTML_BYTES.match(value) is not None
+def learn_content_type(value: str | bytes) -> bool:
+    """Whether the ``Content-Type`` value is HTML, remembered in :data:`HTML_CONTENT_TYPES`
+    (bounded)."""
+    html = is_html(value)
     if len(HTML_CONTENT_TYPES) >= 256:
         HTML_CONTENT_TYPES.clear()
     HTML_CONTENT_TYPES[value] = html

@@ -19,11 +19,12 @@ from .engine import Engine, MiddlewareBase, Observer
 from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
 from .response import (
     BODY_DIGEST_HEADERS,
+    HTML_CONTENT_TYPES,
     REFUSABLE,
     BodyPipeline,
     ResponsePlan,
     SkipReason,
-    is_html,
+    learn_content_type,
     plan_response,
     refusal,
 )
@@ -151,13 +152,6 @@ def _add_vary(headers: _Headers, engine: Engine) -> None:
         headers.append(("Vary", engine.vary_value))
 
 
-def _content_type(headers: _Headers) -> str | None:
-    for key, value in headers:
-        if len(key) == 12 and key.lower() == "content-type":
-            return value
-    return None
-
-
 def _html_start_response(
     start_response: StartResponse,
     engine: Engine,
@@ -171,13 +165,20 @@ def _html_start_response(
     def start_response_with_headers(
         status: str, headers: _Headers, exc_info: OptExcInfo | None = None
     ) -> Write:
-        if is_html(_content_type(headers)):
-            headers = list(headers)
-            if applies:
-                _add_vary(headers, engine)
-            if decision.signals:
-                cookies = engine.surface.response_cookies(decision, now)
-                headers += [("Set-Cookie", value) for value in cookies]
+        # Inlined: this runs for every response of every request.
+        for key, value in headers:
+            if len(key) == 12 and key.lower() == "content-type":
+                html = HTML_CONTENT_TYPES.get(value)
+                if html is None:
+                    html = learn_content_type(value)
+                if html:
+                    headers = list(headers)
+                    if applies:
+                        _add_vary(headers, engine)
+                    if decision.signals:
+                        cookies = engine.surface.response_cookies(decision, now)
+                        headers += [("Set-Cookie", value) for value in cookies]
+                break
         return start_response(status, headers, exc_info)
 
     return start_response_with_headers
