@@ -251,13 +251,19 @@ _CONTENT_TYPES = [
 def test_html_content_types_judged_alike_as_str_bytes_and_remembered(
     value: str, expected: bool
 ) -> None:
-    from optout_mw.response import HTML_CONTENT_TYPES, is_html, learn_content_type
+    from optout_mw.response import (
+        HTML_CONTENT_TYPES,
+        is_html,
+        is_html_cached,
+        learn_content_type,
+    )
 
     assert is_html(value) is expected
     assert is_html(value.encode()) is expected
     for raw in (value, value.encode()):
         assert learn_content_type(raw) is expected
         assert HTML_CONTENT_TYPES[raw] is expected
+        assert is_html_cached(raw) is expected
 
 
 def test_remembered_content_types_are_bounded() -> None:

@@ -19,7 +19,7 @@ from .response import (
     REFUSABLE,
     BodyPipeline,
     SkipReason,
-    is_html,
+    is_html_cached,
     learn_content_type,
     plan_response,
     refusal,
@@ -269,7 +269,8 @@ class _Responder:
             await self._body(message, self.pipeline)
         else:
             # Trailers, unknown extensions: whatever comes, the held start goes first.
-            await self._flush_held()
+            if self.held is not None:
+                await self._flush_held()
             await self.send(message)
 
     async def _start(self, message: Message) -> None:
@@ -278,7 +279,7 @@ class _Responder:
         self.started = True
         status = int(message["status"])
         content_type = _content_type(message.get("headers", ()))
-        if status != 304 and not is_html(content_type):
+        if status != 304 and (content_type is None or not is_html_cached(content_type)):
             await self.send(message)  # not a page: nothing to add, nothing to rewrite
             return
         headers: RawHeaders = list(message.get("headers", ()))

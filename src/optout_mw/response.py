@@ -100,6 +100,12 @@ def learn_content_type(value: str | bytes) -> bool:
     return html
 
 
+def is_html_cached(value: str | bytes) -> bool:
+    """:func:`is_html` through :data:`HTML_CONTENT_TYPES`."""
+    known = HTML_CONTENT_TYPES.get(value)
+    return learn_content_type(value) if known is None else known
+
+
 def is_html(content_type: str | bytes | None) -> bool:
     """Whether a ``Content-Type`` value names an HTML media type (cheap: on the hot path)."""
     if not content_type:
