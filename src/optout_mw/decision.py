@@ -134,7 +134,7 @@ class Decider:
             if gpc == "1":
                 return self._gpc_only
             return self.decide((gpc,), None, now)
-        gpc_signal = parse_gpc(() if gpc is None else (gpc,)) if self._reads_gpc else None
+        gpc_signal = parse_gpc((gpc,)) if gpc is not None and self._reads_gpc else None
         return self._from_cookies(gpc_signal, cookie_header, now)
 
     def decide(self, gpc_values: Iterable[str], cookie_header: str | None, now: float) -> Decision:
