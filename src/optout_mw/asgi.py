@@ -139,7 +139,8 @@ def _html_header_sender(
                             _add_vary(edited, engine)
                         if decision.signals:
                             cookies = engine.surface.response_cookies(decision, now)
-                            _add_cookies(edited, cookies)
+                            if cookies:
+                                _add_cookies(edited, cookies)
                         message = {**message, "headers": edited}
                     break
         await send(message)

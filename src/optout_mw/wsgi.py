@@ -177,7 +177,8 @@ def _html_start_response(
                         _add_vary(headers, engine)
                     if decision.signals:
                         cookies = engine.surface.response_cookies(decision, now)
-                        headers += [("Set-Cookie", value) for value in cookies]
+                        if cookies:
+                            headers += [("Set-Cookie", value) for value in cookies]
                 break
         return start_response(status, headers, exc_info)
 
