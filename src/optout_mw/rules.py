@@ -81,6 +81,11 @@ _CODE_PUNCT: Final = frozenset("().,=:;[]{}")
 _QUOTES: Final = frozenset("'\"`")
 _CACHE_MAX: Final = 4096
 _CACHEABLE_URL_LEN: Final = 2048
+_NEEDS_PATH: Final = -1  # in the host cache: the path decides
+# Inline texts remembered, at most _INLINE_CACHE_MAX of at most _CACHEABLE_INLINE_LEN
+# characters each (4 MiB of text at worst).
+_INLINE_CACHE_MAX: Final = 1024
+_CACHEABLE_INLINE_LEN: Final = 4096
 
 
 def _decode_unreserved(path: str) -> str:
@@ -242,7 +247,16 @@ class RuleSet:
     for a host that cannot be a hostname.
     """
 
-    __slots__ = ("_base_cache", "_by_host", "_markers", "_max_labels", "_url_cache", "rules")
+    __slots__ = (
+        "_base_cache",
+        "_by_host",
+        "_host_cache",
+        "_inline_cache",
+        "_markers",
+        "_max_labels",
+        "_url_cache",
+        "rules",
+    )
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -275,6 +289,11 @@ class RuleSet:
         self._markers = _compile_markers(self.rules)
         self._url_cache: dict[tuple[str, str | None], Rule | None] = {}
         self._base_cache: dict[str, URLParts | None] = {}
+        # Hosts named in inline text: the matching rule's index when no path matters for
+        # that host (None for no rule), _NEEDS_PATH when a path restriction may apply.
+        self._host_cache: dict[str, int | None] = {}
+        # Inline texts (the same snippets come back in every response): rule index or None.
+        self._inline_cache: dict[str, int | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -371,6 +390,23 @@ class RuleSet:
         """
         if not text or not self.rules:
             return None
+        cache = self._inline_cache
+        cacheable = type(text) is str and len(text) <= _CACHEABLE_INLINE_LEN
+        if cacheable:
+            try:
+                index = cache[text]
+            except KeyError:
+                pass
+            else:
+                return self.rules[index] if index is not None else None
+        index = self._match_inline(text)
+        if cacheable:
+            if len(cache) >= _INLINE_CACHE_MAX:
+                cache.clear()
+            cache[text] = index
+        return self.rules[index] if index is not None else None
+
+    def _match_inline(self, text: str) -> int | None:
         lowered = text.lower()
         best = self._url_hits(lowered)
         if best is None and "&" in text and _URL_CHAR_REFERENCE.search(text) is not None:
@@ -382,7 +418,7 @@ class RuleSet:
             if marker.core in haystack and marker.pattern.search(haystack) is not None:
                 best = marker.rule_index
                 break
-        return self.rules[best] if best is not None else None
+        return best
 
     def _url_hits(self, lowered: str) -> int | None:
         """Index of the first rule whose host (and path) is named by a URL in the text."""
@@ -392,10 +428,21 @@ class RuleSet:
         for host, path in _URL_IN_TEXT.findall(lowered):
             paths_by_host.setdefault(host, []).append(path)
         best: int | None = None
+        cache = self._host_cache
         for host, paths in paths_by_host.items():
             # Most hosts match nothing whatever the path: decide that once per host.
-            candidates = dict.fromkeys(paths) if self._host_needs_path(host) else [paths[0]]
-            for path in candidates:
+            try:
+                known = cache[host]
+            except KeyError:
+                known = _NEEDS_PATH if self._host_needs_path(host) else self._match_index(host, "/")
+                if len(cache) >= _CACHE_MAX:
+                    cache.clear()
+                cache[host] = known
+            if known != _NEEDS_PATH:
+                if known is not None:
+                    best = known if best is None else min(best, known)
+                continue
+            for path in dict.fromkeys(paths):
                 index = self._match_index(host, path.replace("\\/", "/") or "/")
                 if index is not None:
                     best = index if best is None else min(best, index)

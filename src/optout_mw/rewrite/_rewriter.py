@@ -199,22 +199,49 @@ _EMPTY: frozenset[bytes] = frozenset()
 # Crude URL finder for the fallback check of noscript content.
 _URLISH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\"'<>()`]+")
 _MAX_FRAGMENT_DEPTH = 3
+_Hit: TypeAlias = tuple[Rule, str | None]
+# Verdicts on short fragments (see ``_judge_fragment``), bounded.
+_FRAGMENT_CACHE: dict[tuple[int, bytes, str | None, int, int], tuple[RuleSet, _Hit | None]] = {}
+_FRAGMENT_CACHE_MAX = 256
+_FRAGMENT_CACHEABLE = 4096  # bytes
 _NAME = re.compile(rb"[^" + syn.WS + rb"/>]*")
 _WS = syn.WS_BYTES
 _WS_STR = "\t\n\f\r "
 
-_Skip: TypeAlias = Callable[[bytes, int], re.Match[bytes]]
+_Skip: TypeAlias = Callable[[bytes, int, int], re.Match[bytes]]
 _SKIP_CACHE: dict[tuple[object, ...], _Skip] = {}
 
 # Bytes that let a URL spell a host other than literally: character references, percent
 # escapes, non-ASCII (IDNA mapping), backslash, NUL and the tab/newlines URL parsing drops.
-_DISGUISE = rb"[&%\\\x00\t\n\r\x80-\xff]"
+_DISGUISE = re.compile(rb"[&%\\\x00\t\n\r\x80-\xff]")
 _PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\Z")
-_HOSTISH_CACHE: dict[int, tuple[RuleSet, re.Pattern[bytes] | None]] = {}
+_HOSTISH_CACHE: dict[int, tuple[RuleSet, _HostFinder | None]] = {}
 
 
-def _hostish(rules: RuleSet) -> re.Pattern[bytes] | None:
-    """A pattern that finds every rule host (or a way to disguise one) in a tag.
+class _HostFinder:
+    """Finds every rule host (or a way to disguise one) in a tag.
+
+    Two searches the engine runs fast: the disguising bytes, then the hosts as lower-case
+    literals in the lowered tag. (One case-insensitive alternation of both would be tried
+    in full at every byte.)
+    """
+
+    __slots__ = ("_hosts",)
+
+    def __init__(self, hosts: list[bytes]) -> None:
+        self._hosts = re.compile(syn.literal_alternation(hosts)) if hosts else None
+
+    def found(self, data: bytes, start: int = 0, end: int | None = None) -> bool:
+        if end is None:
+            end = len(data)
+        if _DISGUISE.search(data, start, end) is not None:
+            return True
+        hosts = self._hosts
+        return hosts is not None and hosts.search(data[start:end].lower()) is not None
+
+
+def _hostish(rules: RuleSet) -> _HostFinder | None:
+    """What finds every rule host (or a way to disguise one) in a tag.
 
     None if some rule host is not a plain ASCII name (an IP address can be written in
     many forms; an IDN host in several), in which case every candidate is judged fully.
@@ -223,7 +250,7 @@ def _hostish(rules: RuleSet) -> re.Pattern[bytes] | None:
     if cached is not None and cached[0] is rules:
         return cached[1]
     hosts: list[bytes] = []
-    pattern: re.Pattern[bytes] | None = None
+    finder: _HostFinder | None = None
     for rule in rules.rules:
         raws = (*rule.hosts, *(h.partition("/")[0] for h in getattr(rule, "host_paths", ())))
         for raw in raws:
@@ -236,12 +263,11 @@ def _hostish(rules: RuleSet) -> re.Pattern[bytes] | None:
             continue
         break
     else:
-        body = _DISGUISE + (b"|" + syn.alternation(hosts) if hosts else b"")
-        pattern = re.compile(body)
+        finder = _HostFinder(hosts)
     if len(_HOSTISH_CACHE) > 64:
         _HOSTISH_CACHE.clear()
-    _HOSTISH_CACHE[id(rules)] = (rules, pattern)
-    return pattern
+    _HOSTISH_CACHE[id(rules)] = (rules, finder)
+    return finder
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +373,73 @@ class HTMLRewriter:
         ``True`` once a construct exceeded ``max_pending``; :attr:`overflow_reason` says
         which.
     """
+
+    # Slots: a rewriter is built per response (and per judged fragment) and its state
+    # is read on every tag; slot access and construction are cheaper than a dict's.
+    __slots__ = (
+        "_base_url",
+        "_breakout",
+        "_broken",
+        "_buf",
+        "_cap",
+        "_cap_elem",
+        "_cap_len",
+        "_cap_svg",
+        "_cap_tag",
+        "_cap_where",
+        "_closed",
+        "_depth",
+        "_dirty",
+        "_drop_open",
+        "_extra_frames",
+        "_frames",
+        "_frameset",
+        "_hits",
+        "_hold_depth",
+        "_hold_frames",
+        "_hold_name",
+        "_hostish",
+        "_hostish_all",
+        "_inject",
+        "_inline",
+        "_last_nl",
+        "_lines",
+        "_mark",
+        "_max",
+        "_more",
+        "_more_len",
+        "_need_gt",
+        "_nl_seen",
+        "_offset",
+        "_out",
+        "_prefix",
+        "_raw_keep",
+        "_raw_name",
+        "_raw_re",
+        "_report",
+        "_resume_at",
+        "_resume_q",
+        "_resume_rel",
+        "_resume_scan",
+        "_rules",
+        "_same_origin",
+        "_select",
+        "_shadow",
+        "_sink",
+        "_skip",
+        "_state",
+        "_tag_end",
+        "_tag_name",
+        "_tag_slash",
+        "_tag_sub",
+        "_tail",
+        "_template",
+        "_uncertain",
+        "findings",
+        "injected",
+        "overflow_reason",
+        "overflowed",
+    )
 
     def __init__(
         self,
@@ -520,10 +613,17 @@ class HTMLRewriter:
                 self._need_gt = True
                 return pos
             self._resume_at = -1
+        # The fast path stops before an unfinished tag at the end of the input (a "<" with
+        # no ">" after it) instead of trying every form on it and failing.
+        stop = n
+        if not final:
+            last = buf.rfind(b"<", pos)
+            if last >= 0 and buf.find(b">", last) < 0:
+                stop = last
         while pos < n:
             st = self._state
             if st == _DATA:
-                pos = self._skip(buf, pos).end()
+                pos = self._skip(buf, pos, stop if pos < stop else n).end()
                 if pos >= n:
                     break
                 r = self._markup(buf, pos, final)
@@ -670,7 +770,9 @@ class HTMLRewriter:
             return i + 2
         elif not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A):
             return i + 1
-        m = syn.TAG.match(buf, i)
+        m = None
+        if buf.find(b">", i) >= 0:  # else unfinished
+            m = syn.TAG_FAST.match(buf, i) or syn.TAG.match(buf, i)
         if m is None and not final and n - i >= _RESUME_MIN:
             # Only long tags are worth it: rescanning a short one costs less.
             self._resume_at = self._offset + i
@@ -817,7 +919,7 @@ class HTMLRewriter:
 
     def _raw_close(self, buf: bytes, j: int, final: bool) -> int:
         """At the appropriate end tag of RCDATA, RAWTEXT or script data."""
-        m = syn.TAG.match(buf, j)
+        m = syn.TAG_FAST.match(buf, j) or syn.TAG.match(buf, j)
         if m is None:
             n = len(buf)
             if final:
@@ -1146,7 +1248,7 @@ class HTMLRewriter:
         hostish = self._hostish
         if (
             hostish is not None
-            and hostish.search(self._buf, start, end) is None
+            and not hostish.found(self._buf, start, end)
             and not (name in _DOC_FETCH and b":" in self._buf[start:end])
         ):
             # No rule host and nothing that could disguise one: not a tracker. (A data:
@@ -1250,7 +1352,7 @@ class HTMLRewriter:
                 self._begin_capture(m, b"script", "script", svg=False)
             return end
         hostish = self._hostish
-        if hostish is not None and hostish.search(self._buf, start, end) is None:
+        if hostish is not None and not hostish.found(self._buf, start, end):
             return end
         hit = self._match_urls(values, _FETCH[b"script"])
         if hit is None:
@@ -1306,13 +1408,32 @@ class HTMLRewriter:
         self._replace(start, end, self._blocked_tag(m, rule, rename))
         return end
 
-    def _judge_fragment(self, data: bytes) -> tuple[Rule, str | None] | None:
+    def _judge_fragment(self, data: bytes) -> _Hit | None:
         """Would this HTML (noscript content, srcdoc) fetch from a tracker?
 
         The fragment is run through a report-only rewriter; anything URL-like or any inline
         marker in its text counts too, since with scripting off the browser may read it
         differently (a tag left open at the end continues past ``</noscript>``).
+
+        The verdict depends on nothing else than the key below, and pages repeat the same
+        fragments (tracking pixels in ``<noscript>``) from response to response, so short
+        fragments are judged once.
         """
+        rules = self._rules
+        key = (id(rules), data, self._base_url, self._depth, self._max)
+        if len(data) <= _FRAGMENT_CACHEABLE:
+            cached = _FRAGMENT_CACHE.get(key)
+            if cached is not None and cached[0] is rules:
+                return cached[1]
+        hit, cacheable = self._judge_fragment_now(data)
+        if cacheable and len(data) <= _FRAGMENT_CACHEABLE:
+            if len(_FRAGMENT_CACHE) >= _FRAGMENT_CACHE_MAX:
+                _FRAGMENT_CACHE.clear()
+            _FRAGMENT_CACHE[key] = (rules, hit)
+        return hit
+
+    def _judge_fragment_now(self, data: bytes) -> tuple[_Hit | None, bool]:
+        """The verdict, and whether it may be reused (no overflow was logged)."""
         if self._depth < _MAX_FRAGMENT_DEPTH:
             sub = HTMLRewriter(self._rules, report_only=True, max_pending=self._max)
             sub._depth = self._depth + 1
@@ -1320,15 +1441,18 @@ class HTMLRewriter:
                 sub._set_base(self._base_url)
             sub.feed(data)
             sub.close()
+            reusable = not (sub.overflowed or sub._broken)
             if sub._hits:
-                return sub._hits[0], sub.findings[0].url
+                return (sub._hits[0], sub.findings[0].url), reusable
+        else:
+            reusable = True
         text = syn.decode_attr(data)
         for url in _URLISH.findall(text):
             rule = self._rules.match_url(url, self._base_url)
             if rule is not None:
-                return rule, url
+                return (rule, url), reusable
         rule = self._rules.match_inline(text)
-        return (rule, None) if rule is not None else None
+        return ((rule, None) if rule is not None else None), reusable
 
     # -- held elements -----------------------------------------------------------------
 
@@ -1472,7 +1596,7 @@ class HTMLRewriter:
         self._base_url = url
         hostish = self._hostish_all
         self._same_origin = (
-            hostish is not None and hostish.search(url.encode("utf-8", "replace")) is None
+            hostish is not None and not hostish.found(url.encode("utf-8", "replace"))
         )
         self._hostish = hostish if self._same_origin else None
         self._skip = self._skip_for()

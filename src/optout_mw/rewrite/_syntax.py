@@ -20,6 +20,33 @@ from html.entities import html5
 WS = rb"\t\n\f\r "
 WS_BYTES = b"\t\n\f\r "
 
+
+def _not(chars: bytes) -> bytes:
+    """A class of every byte but ``chars``, written out as ranges.
+
+    The engine tests a negated class of several bytes (``[^>"'=]``) through an extra call
+    per byte, about twice the cost of a plain class; a negated single byte (``[^<]``) is
+    fast already and needs no rewriting.
+    """
+    ranges = []
+    start = -1
+    for b in range(257):
+        inside = b < 256 and b not in chars
+        if inside and start < 0:
+            start = b
+        elif not inside and start >= 0:
+            last = b - 1
+            ranges.append(b"\\x%02x" % start + (b"-\\x%02x" % last if last > start else b""))
+            start = -1
+    return b"[" + b"".join(ranges) + b"]"
+
+
+# Classes used in the tag patterns below, named for the bytes they exclude.
+_NOT_WS_SL_GT = _not(WS_BYTES + b"/>")  # a tag or attribute name byte
+_NOT_WS_SL_GT_EQ = _not(WS_BYTES + b"/>=")  # an attribute name byte after the first
+_NOT_WS_GT_Q = _not(WS_BYTES + b">\"'")  # first byte of an unquoted value
+_NOT_WS_GT = _not(WS_BYTES + b">")  # an unquoted value byte
+
 # From after a tag name up to (not including) its ``>``: the "before attribute name",
 # "attribute name", "after attribute name", "before attribute value", the three attribute
 # value states and "self-closing start tag". A ``/`` outside a value is skipped, an
@@ -28,11 +55,11 @@ WS_BYTES = b"\t\n\f\r "
 # of a chunk) linear.
 ATTRS = (
     rb"(?:[" + WS + rb"/]++"
-    rb"|[^" + WS + rb"/>][^" + WS + rb"/>=]*+[" + WS + rb"]*+"
+    rb"|" + _NOT_WS_SL_GT + _NOT_WS_SL_GT_EQ + rb"*+[" + WS + rb"]*+"
     # Once "=" follows a name the value is committed to: quoted, unquoted, or absent only
     # when ">" comes next. Without this an unfinished quoted value could be re-read as
     # more attribute names and the tag would seem to end inside the quotes.
-    rb"(?:=[" + WS + rb"]*+(?:\"[^\"]*+\"|'[^']*+'|[^" + WS + rb">\"'][^" + WS + rb">]*+|(?=>))"
+    rb"(?:=[" + WS + rb"]*+(?:\"[^\"]*+\"|'[^']*+'|" + _NOT_WS_GT_Q + _NOT_WS_GT + rb"*+|(?=>))"
     rb"|(?!=))"
     rb")*+"
 )
@@ -40,7 +67,7 @@ ATTRS = (
 # A whole start or end tag ("tag open" / "end tag open" followed by an ASCII alpha). End
 # tags carry attributes too and are tokenized the same way, so ``</script a=">">`` ends
 # at the second ``>``. Groups: 1 ``/`` for an end tag, 2 the raw name, 3 the attributes.
-TAG = re.compile(rb"<(/?)([a-zA-Z][^" + WS + rb"/>]*+)(" + ATTRS + rb")>")
+TAG = re.compile(rb"<(/?)([a-zA-Z]" + _NOT_WS_SL_GT + rb"*+)(" + ATTRS + rb")>")
 # The attribute units of ATTRS one by one, for resuming the scan of an unfinished tag:
 # group 1 is the last unit matched (a unit's extent depends only on bytes up to the start
 # of the next one, so every unit before the last is final). TAG_REST is the rest of a tag
@@ -48,19 +75,19 @@ TAG = re.compile(rb"<(/?)([a-zA-Z][^" + WS + rb"/>]*+)(" + ATTRS + rb")>")
 _UNIT = ATTRS[3:-3]
 TAG_UNITS_FROM = re.compile(rb"(?:(" + _UNIT + rb"))*+")
 TAG_REST = re.compile(ATTRS + rb">")
-TAG_NAME = re.compile(rb"</?[a-zA-Z][^" + WS + rb"/>]*+")
+TAG_NAME = re.compile(rb"</?[a-zA-Z]" + _NOT_WS_SL_GT + rb"*+")
 # The start of an attribute whose quoted value is still open (what stops ATTRS short).
 OPEN_VALUE = re.compile(
-    rb"[^" + WS + rb"/>][^" + WS + rb"/>=]*+[" + WS + rb"]*+=[" + WS + rb"]*+[\"']"
+    _NOT_WS_SL_GT + _NOT_WS_SL_GT_EQ + rb"*+[" + WS + rb"]*+=[" + WS + rb"]*+[\"']"
 )
 
 # One attribute (groups: 1 name, 2/3/4 double-quoted/single-quoted/unquoted value) or a
 # run of separators (no group matches).
 ATTR = re.compile(
-    rb"([^" + WS + rb"/>][^" + WS + rb"/>=]*)[" + WS + rb"]*"
-    rb"(?:=[" + WS + rb"]*"
-    rb"(?:\"([^\"]*)\"|'([^']*)'|([^" + WS + rb">\"'][^" + WS + rb">]*))?)?"
-    rb"|[" + WS + rb"/]+"
+    rb"(" + _NOT_WS_SL_GT + _NOT_WS_SL_GT_EQ + rb"*+)[" + WS + rb"]*+"
+    rb"(?:=[" + WS + rb"]*+"
+    rb"(?:\"([^\"]*+)\"|'([^']*+)'|(" + _NOT_WS_GT_Q + _NOT_WS_GT + rb"*+))?)?"
+    rb"|[" + WS + rb"/]++"
 )
 
 # Script data: "<!--" enters the script data escaped state; "</script" + delimiter is the
@@ -105,6 +132,19 @@ def alternation(names: Iterable[bytes]) -> bytes:
     return b"(?:" + b"|".join(parts) + b")"
 
 
+def literal_alternation(names: Iterable[bytes]) -> bytes:
+    """A regex alternation of literal names as given (case-sensitive), factored on the
+    first byte. Every alternative starts with a literal, so ``search`` only tries the
+    bytes that can start a name."""
+    groups: dict[bytes, list[bytes]] = {}
+    for name in sorted(set(names), key=lambda n: (-len(n), n)):
+        groups.setdefault(name[:1], []).append(re.escape(name[1:]))
+    return b"|".join(
+        re.escape(first) + (b"(?:" + b"|".join(rests) + b")" if len(rests) > 1 else rests[0])
+        for first, rests in sorted(groups.items())
+    )
+
+
 def _letter(c: int) -> bytes:
     ch = bytes([c])
     return b"[" + ch.lower() + ch.upper() + b"]" if ch.isalpha() else re.escape(ch)
@@ -141,45 +181,54 @@ FOREIGN_END = (
 ).split()
 
 _DELIM = rb"[" + WS + rb"/>]"
-_NAME = rb"[a-zA-Z][^" + WS + rb"/>]*+"
+_NAME = rb"[a-zA-Z]" + _NOT_WS_SL_GT + rb"*+"
 # Comments are common in real pages, so the plain form is skipped too: "<!--" not
 # followed by "->" or ">" (the abrupt endings), up to the first "-->". A comment that
 # "--!>" ends first fails this branch and reaches the slow path.
 _COMMENT = rb"<!--(?!-?>)(?:[^-]++|-(?!-!?>))*+-->"
-_LT_TEXT = rb"<(?=[^a-zA-Z!/?])"
+_LT_TEXT = rb"<(?=" + _not(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!/?") + rb")"
 
 # A URL value that cannot leave the document's origin: no scheme (no ":", which a
 # character reference could hide behind "&"), no backslash, and no "//" (tabs and
 # newlines inside a URL are removed before parsing, so "/\t/" counts as "//").
-_SAFE_CHARS_DQ = rb"[^\"&:\\/]"
-_SAFE_CHARS_SQ = rb"[^'&:\\/]"
-_SAFE_CHARS_UQ = rb"[^" + WS + rb">&:\\/]"
+_SAFE_CHARS_DQ = _not(b'"&:\\/')
+_SAFE_CHARS_SQ = _not(b"'&:\\/")
+_SAFE_CHARS_UQ = _not(WS_BYTES + b">&:\\/")
 _SLASH_OK = rb"/(?![\t\n\r]*+[/\\])"
-
-
-# The fast form's test is simpler and stricter: no tab or newline right after a "/" (such
-# values are left to the full form).
-_SLASH_OK_FAST = rb"/(?![/\\\t\n\r])"
 
 
 def _safe_run(chars: bytes, slash: bytes = _SLASH_OK) -> bytes:
     return chars + rb"*+(?:" + slash + chars + rb"*+)*+"
 
 
+def _safe_run_fast(quote: bytes) -> bytes:
+    """The fast form's safe value, up to its closing ``quote``.
+
+    Its test is simpler and stricter: a "/" is followed by a safe byte other than a tab
+    or newline (such values are left to the full form), or ends the value. Matching that
+    byte with the "/" is cheaper than a look-ahead after each "/".
+    """
+    chars = _not(quote + b"&:\\/")
+    after_slash = _not(quote + b"&:\\/\t\n\r")
+    return chars + rb"*+(?:/" + after_slash + chars + rb"*+)*+/?+"
+
+
 _SAFE_VALUE = (
     rb"(?:\"" + _safe_run(_SAFE_CHARS_DQ) + rb"\""
     rb"|'" + _safe_run(_SAFE_CHARS_SQ) + rb"'"
-    rb"|(?=[^" + WS + rb">\"'])" + _safe_run(_SAFE_CHARS_UQ) + rb"(?=[" + WS + rb">])"
+    rb"|(?=" + _NOT_WS_GT_Q + rb")" + _safe_run(_SAFE_CHARS_UQ) + rb"(?=[" + WS + rb">])"
     rb"|(?=>))"
 )
-_ANY_VALUE = rb"(?:\"[^\"]*+\"|'[^']*+'|[^" + WS + rb">\"'][^" + WS + rb">]*+|(?=>))"
+_ANY_VALUE = rb"(?:\"[^\"]*+\"|'[^']*+'|" + _NOT_WS_GT_Q + _NOT_WS_GT + rb"*+|(?=>))"
 # ATTRS again, with every URL attribute restricted to a value that stays same-origin.
 _SAFE_ATTRS = (
     rb"(?:[" + WS + rb"/]++"
-    rb"|" + alternation(URL_ATTRS) + rb"(?![^" + WS + rb"/>=])[" + WS + rb"]*+"
+    rb"|" + alternation(URL_ATTRS) + rb"(?!" + _NOT_WS_SL_GT_EQ + rb")[" + WS + rb"]*+"
     rb"(?:=[" + WS + rb"]*+" + _SAFE_VALUE + rb"|(?!=))"
-    rb"|(?!" + alternation(URL_ATTRS) + rb"(?![^" + WS + rb"/>=]))"
-    rb"[^" + WS + rb"/>][^" + WS + rb"/>=]*+[" + WS + rb"]*+"
+    rb"|(?!" + alternation(URL_ATTRS) + rb"(?!" + _NOT_WS_SL_GT_EQ + rb"))"
+    + _NOT_WS_SL_GT
+    + _NOT_WS_SL_GT_EQ
+    + rb"*+[" + WS + rb"]*+"
     rb"(?:=[" + WS + rb"]*+" + _ANY_VALUE + rb"|(?!=))"
     rb")*+"
 )
@@ -191,11 +240,16 @@ _SAFE_ATTRS = (
 # whitespace, "/" or a closing quote, after which "=" would start a name), and no value is
 # unquoted, so no "=" or quote can sit inside an unquoted value. Anything else fails it
 # and falls back to the full ATTRS form.
-_RUN = rb"[^>\"'=]*+"
-_EQ = rb"(?<=[^" + WS + rb"/\"'])="
+_RUN = _not(b">\"'=") + rb"*+"
+# An "=" right after an attribute name byte (not whitespace, "/" or a closing quote).
+_AFTER_NAME = rb"(?<=" + _not(WS_BYTES + b"/\"'") + rb")"
+_EQ = _AFTER_NAME + rb"="
 _FAST_ATTRS = _RUN + rb"(?:" + _EQ + rb"(?:\"[^\"]*+\"|'[^']*+')" + _RUN + rb")*+"
 # A plain tag name after its first letter (the first letter is matched by the caller).
 _FAST_NAME_TAIL = rb"[a-zA-Z0-9-]*+(?=[" + WS + rb"/>])"
+# TAG in its common shape, found several times faster: where it matches, its groups and
+# extent are TAG's. Try it first and fall back to TAG.
+TAG_FAST = re.compile(rb"<(/?)([a-zA-Z]" + _FAST_NAME_TAIL + rb")(" + _FAST_ATTRS + rb")>")
 
 
 def _not_url_attr() -> bytes:
@@ -211,14 +265,16 @@ def _not_url_attr() -> bytes:
 
 _SAFE_FAST_ATTRS = (
     _RUN
-    + rb"(?:(?<=[^"
-    + WS
-    + rb"/\"'])"
+    + rb"(?:"
+    + _AFTER_NAME
     + rb"(?:=(?:\""
-    + _safe_run(_SAFE_CHARS_DQ, _SLASH_OK_FAST)
+    + _safe_run_fast(b'"')
     + rb"\"|'"
-    + _safe_run(_SAFE_CHARS_SQ, _SLASH_OK_FAST)
+    + _safe_run_fast(b"'")
     + rb"')"
+    + rb"|(?<="
+    + _not(WS_BYTES + b"/\"'cfatrCFATR")
+    + rb")=(?:\"[^\"]*+\"|'[^']*+')"
     + rb"|"
     + _not_url_attr()
     + rb"=(?:\"[^\"]*+\"|'[^']*+'))"
@@ -227,37 +283,62 @@ _SAFE_FAST_ATTRS = (
 )
 
 
-def _start_names(names: Iterable[bytes], tail: bytes) -> bytes:
+# Tag initials in the order the fast path tries them: the usual ones first, lower case
+# before upper case. Each alternative is led by its initial as a plain literal, which the
+# engine rejects with a single comparison (a class costs a call, a look-ahead much more).
+_INITIALS = b"dasplibthumnfoecvgrqkxywjz"
+_INITIALS += _INITIALS.upper()
+
+
+def _rests(rests: Iterable[bytes]) -> bytes:
+    """Case-insensitive alternatives for name remainders, each led by a literal."""
+    alts: list[bytes] = []
+    for rest in sorted(set(rests), key=lambda r: (-len(r), r)):
+        tail = b"".join(_letter(c) for c in rest[1:])
+        first = rest[:1]
+        if first.isalpha():
+            alts.extend((first.lower() + tail, first.upper() + tail))
+        else:
+            alts.append(re.escape(first) + tail)
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+def _start_names(
+    names: Iterable[bytes], tail: bytes, extra: dict[int, list[bytes]] | None = None
+) -> bytes:
     """Alternatives for a tag name that is not listed, then ``tail`` (no leading "<").
 
-    One alternative per first letter, each starting with a character class: the engine
-    tests that class before entering an alternative, so a tag costs a few class tests and
-    at most one short look-ahead (over the listed names with its first letter) instead of
-    a look-ahead over every listed name. Letters that start no listed name share one
-    alternative without a look-ahead. A one-letter listed name (``p``) adds an empty
+    One alternative per initial letter, led by that letter as a literal: a tag costs a few
+    comparisons and at most one short look-ahead (over the listed names with its initial)
+    instead of a look-ahead over every listed name. ``extra`` adds alternatives for the
+    rest of a name after a given initial, tried first (they are for listed names, so the
+    order does not change what matches). A one-letter listed name (``p``) adds an empty
     alternative to its letter's look-ahead.
     """
-    groups: dict[bytes, list[bytes]] = {}
+    groups: dict[int, list[bytes]] = {}
     for name in names:
-        groups.setdefault(name[:1].lower(), []).append(name[1:].lower())
-    plain = [bytes([c]) for c in range(0x61, 0x7B) if bytes([c]) not in groups]
+        groups.setdefault(name[0] | 0x20, []).append(name[1:].lower())
     alts = []
-    if plain:
-        alts.append(b"[" + b"".join(plain) + b"".join(p.upper() for p in plain) + b"]" + tail)
-    for first in sorted(groups):
-        rests = sorted(set(groups[first]), key=lambda r: (-len(r), r))
-        body = b"|".join(b"".join(_letter(c) for c in r) for r in rests)
-        alts.append(_letter(first[0]) + b"(?!(?:" + body + b")" + _DELIM + b")" + tail)
+    for c in _INITIALS:
+        rests = groups.get(c | 0x20)
+        body = tail if rests is None else b"(?!" + _rests(rests) + _DELIM + b")" + tail
+        options = [*(extra or {}).get(c, ()), body]
+        alts.append(bytes([c]) + (b"(?:" + b"|".join(options) + b")" if len(options) > 1 else body))
     return b"|".join(alts)
 
 
-def _tag_forms(start_names: frozenset[bytes], end_names: frozenset[bytes]) -> list[bytes]:
+def _tag_forms(
+    start_names: frozenset[bytes],
+    end_names: frozenset[bytes],
+    extra: dict[int, list[bytes]] | None = None,
+) -> list[bytes]:
     """Start and end tags whose names are not listed: fast forms, then full forms.
 
     Each form is written without its leading "<" (the skip pattern factors it out).
     """
     not_start = rb"(?!" + alternation(start_names) + _DELIM + rb")"
-    fast_end_tail = _FAST_NAME_TAIL + rb"[" + WS + rb"]*+>"
+    # No look-ahead after an end tag's name: "[WS]*+>" already needs a delimiter there.
+    fast_end_tail = rb"[a-zA-Z0-9-]*+[" + WS + rb"]*+>"
     if end_names:
         fast_end = rb"/(?:" + _start_names(end_names, fast_end_tail) + rb")"
         not_end = rb"(?!" + alternation(end_names) + _DELIM + rb")"
@@ -265,7 +346,7 @@ def _tag_forms(start_names: frozenset[bytes], end_names: frozenset[bytes]) -> li
         fast_end = rb"/[a-zA-Z]" + fast_end_tail
         not_end = b""
     return [
-        _start_names(start_names, _FAST_NAME_TAIL + _FAST_ATTRS + rb">"),
+        _start_names(start_names, _FAST_NAME_TAIL + _FAST_ATTRS + rb">", extra),
         fast_end,
         not_start + _NAME + ATTRS + rb">",
         rb"/" + not_end + _NAME + ATTRS + rb">",
@@ -297,27 +378,27 @@ def skip_pattern(
     """
     if every_tag:
         return re.compile(rb"(?:[^<]*+<(?:" + _COMMENT[1:] + b"|" + _LT_TEXT[1:] + rb"))*+[^<]*+")
-    fast_start, fast_end, full_start, full_end = _tag_forms(start_names, end_names)
-    # Every alternative follows the "<" factored out in front of them. Order matters for
-    # speed only: end tags and the common start tags first, the full forms last. The
-    # alternatives that start with a literal or a class are skipped at the cost of one
-    # test when they cannot match.
-    parts = [fast_end, fast_start]
-    slow = [_COMMENT[1:], full_start, full_end]
+    # Start tags that the fast form of their initial does not take: same-origin fetching
+    # elements and whole <svg> elements, as alternatives after that initial.
+    extra: dict[int, list[bytes]] = {}
+    slow: list[bytes] = []
     if same_origin:
         names = [n for n in SAFE_FETCH_NAMES if n in start_names]
+        for name in names:
+            for c in {name[0], name[0] ^ 0x20}:
+                rest = b"".join(_letter(x) for x in name[1:])
+                tail = rest + rb"(?=" + _DELIM + rb")" + _SAFE_FAST_ATTRS + rb">"
+                extra.setdefault(c, []).append(tail)
         if names:
-            head = alternation(names) + rb"(?=" + _DELIM + rb")"
-            parts.append(head + _SAFE_FAST_ATTRS + rb">")
-            slow.append(head + _SAFE_ATTRS + rb">")
+            slow.append(alternation(names) + rb"(?=" + _DELIM + rb")" + _SAFE_ATTRS + rb">")
     if b"svg" in start_names:
         f_start, f_end, _, _ = _tag_forms(frozenset(FOREIGN_START), frozenset(FOREIGN_END))
-        inner = b"|".join((f_end, f_start, _COMMENT[1:], _LT_TEXT[1:]))
+        inner = b"|".join((f_end, _COMMENT[1:], f_start, _LT_TEXT[1:]))
         content = rb"(?:[^<]*+<(?:" + inner + rb"))*+[^<]*+"
         # Only the fast form, so a "/" before ">" can only mean <svg/> (no content): such
         # tags, and anything unusual inside, are left to the slow path.
-        parts.append(
-            rb"[sS][vV][gG](?=["
+        svg = (
+            rb"[vV][gG](?=["
             + WS
             + rb"/>])"
             + _FAST_ATTRS
@@ -327,8 +408,14 @@ def skip_pattern(
             + WS
             + rb"]*+>"
         )
-    parts.extend(slow)
-    parts.append(_LT_TEXT[1:])
+        extra.setdefault(ord("s"), []).append(svg)
+        extra.setdefault(ord("S"), []).append(svg)
+    fast_start, fast_end, full_start, full_end = _tag_forms(start_names, end_names, extra)
+    # Every alternative follows the "<" factored out in front of them. Order matters for
+    # speed only: those led by a literal come first (end tags, comments, start tags by
+    # initial), each rejected with one comparison when it cannot match; the full forms
+    # last.
+    parts = [fast_end, _COMMENT[1:], fast_start, full_start, full_end, *slow, _LT_TEXT[1:]]
     # Text and the tag after it in one iteration: group repetition is what costs in re.
     return re.compile(rb"(?:[^<]*+<(?:" + b"|".join(parts) + rb"))*+[^<]*+")
 
