@@ -404,6 +404,7 @@ class HTMLRewriter:
         "_inline",
         "_last_nl",
         "_lines",
+        "_logged",
         "_mark",
         "_max",
         "_more",
@@ -485,6 +486,9 @@ class HTMLRewriter:
         self._nl_seen = 0  # LFs in _buf before this index are counted in _lines
         self._closed = False
         self._broken = False
+        # Something was logged while this rewriter ran (by it, or for a fragment it had
+        # judged): its fragment verdicts are not reused, so that the log comes again.
+        self._logged = False
         # Tokenizer.
         self._state = _DATA
         self._raw_name = b""
@@ -561,6 +565,7 @@ class HTMLRewriter:
     def _fail(self, data: bytes) -> bytes:  # pragma: no cover - only on an internal bug
         _log.exception("optout_mw: HTML rewriter failed; passing the rest through")
         self._broken = True
+        self._logged = True
         self.overflow_reason = "internal_error"
         held = [self._cap_tag, *self._cap] if self._sink == _CAPTURE else []
         return b"".join([*held, self._tail, *self._more, bytes(data)])
@@ -673,6 +678,14 @@ class HTMLRewriter:
     def _skip_for(self) -> _Skip:
         """The data-state fast path for the current context."""
         frames = self._frames
+        if not (frames or self._hold_name or self._select or self._template):
+            # The usual context (HTML content, nothing held): the key below, in short.
+            dropping = self._sink == _DROP
+            inject = self._inject is not None and not self.injected
+            key = (False, dropping, b"", inject, b"", self._same_origin, False, False, False)
+            skip = _SKIP_CACHE.get(key)
+            if skip is not None:
+                return skip
         foreign = bool(frames) and not frames[-1].integration
         dropping = self._sink == _DROP
         inject = self._inject is not None and not self.injected and not frames
@@ -1426,14 +1439,16 @@ class HTMLRewriter:
             if cached is not None and cached[0] is rules:
                 return cached[1]
         hit, cacheable = self._judge_fragment_now(data)
-        if cacheable and len(data) <= _FRAGMENT_CACHEABLE:
+        if not cacheable:
+            self._logged = True
+        elif len(data) <= _FRAGMENT_CACHEABLE:
             if len(_FRAGMENT_CACHE) >= _FRAGMENT_CACHE_MAX:
                 _FRAGMENT_CACHE.clear()
             _FRAGMENT_CACHE[key] = (rules, hit)
         return hit
 
     def _judge_fragment_now(self, data: bytes) -> tuple[_Hit | None, bool]:
-        """The verdict, and whether it may be reused (no overflow was logged)."""
+        """The verdict, and whether it may be reused (nothing was logged)."""
         if self._depth < _MAX_FRAGMENT_DEPTH:
             sub = HTMLRewriter(self._rules, report_only=True, max_pending=self._max)
             sub._depth = self._depth + 1
@@ -1441,7 +1456,7 @@ class HTMLRewriter:
                 sub._set_base(self._base_url)
             sub.feed(data)
             sub.close()
-            reusable = not (sub.overflowed or sub._broken)
+            reusable = not sub._logged
             if sub._hits:
                 return (sub._hits[0], sub.findings[0].url), reusable
         else:
@@ -1587,6 +1602,7 @@ class HTMLRewriter:
 
     def _note_overflow(self, reason: str) -> None:
         self.overflowed = True
+        self._logged = True
         if self.overflow_reason is None:
             self.overflow_reason = reason
         _log.warning("optout_mw: buffer_overflow: %s; passed through unjudged", reason)

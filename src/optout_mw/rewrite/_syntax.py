@@ -272,6 +272,7 @@ _SAFE_FAST_ATTRS = (
     + rb"\"|'"
     + _safe_run_fast(b"'")
     + rb"')"
+    # A name whose last letter ends no URL attribute name takes any value.
     + rb"|(?<="
     + _not(WS_BYTES + b"/\"'cfatrCFATR")
     + rb")=(?:\"[^\"]*+\"|'[^']*+')"
@@ -318,7 +319,7 @@ def _start_names(
     groups: dict[int, list[bytes]] = {}
     for name in names:
         groups.setdefault(name[0] | 0x20, []).append(name[1:].lower())
-    alts = []
+    alts: list[bytes] = []
     for c in _INITIALS:
         rests = groups.get(c | 0x20)
         body = tail if rests is None else b"(?!" + _rests(rests) + _DELIM + b")" + tail
@@ -385,10 +386,10 @@ def skip_pattern(
     if same_origin:
         names = [n for n in SAFE_FETCH_NAMES if n in start_names]
         for name in names:
-            for c in {name[0], name[0] ^ 0x20}:
-                rest = b"".join(_letter(x) for x in name[1:])
-                tail = rest + rb"(?=" + _DELIM + rb")" + _SAFE_FAST_ATTRS + rb">"
-                extra.setdefault(c, []).append(tail)
+            rest = b"".join(_letter(x) for x in name[1:])
+            form = rest + rb"(?=" + _DELIM + rb")" + _SAFE_FAST_ATTRS + rb">"
+            for c in (name[0], name[0] ^ 0x20):
+                extra.setdefault(c, []).append(form)
         if names:
             slow.append(alternation(names) + rb"(?=" + _DELIM + rb")" + _SAFE_ATTRS + rb">")
     if b"svg" in start_names:
