@@ -600,3 +600,27 @@ def test_decode_attr(raw: bytes, decoded: str) -> None:
 )
 def test_srcset_urls(value: str, urls: list[str]) -> None:
     assert srcset_urls(value) == urls
+
+
+def test_warm_up_compiles_what_an_ordinary_page_needs() -> None:
+    from optout_mw.rewrite import _rewriter, warm_up
+
+    warm_up()
+    compiled = set(_rewriter._SKIP_CACHE)
+    page = (
+        b"<!doctype html><html><head><title>Shop</title><script>var first = 1;</script>"
+        b'<script async src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script>'
+        b"<script>!function(f,b,e,v,n,t,s){};fbq('init','1');</script></head><body>"
+        b'<noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-X">'
+        b"</iframe></noscript><p>Hello</p>"
+        b'<noscript><img src="https://www.facebook.com/tr?id=1&ev=PageView"></noscript>'
+        b"</body></html>"
+    )
+    from optout_mw.presets import build_ruleset
+
+    rules = build_ruleset(("google-tag-manager", "meta-pixel"))
+    for inject in (None, b"<script>0</script>"):
+        rewriter = HTMLRewriter(rules, inject=inject)
+        out = rewriter.feed(page) + rewriter.close()
+        assert b"googletagmanager" not in out and b"fbq(" not in out
+    assert set(_rewriter._SKIP_CACHE) == compiled

@@ -23,7 +23,7 @@ from .metrics import (
     record_skip,
 )
 from .response import BodyPipeline, ResponsePlan, SkipReason
-from .rewrite import HTMLRewriter
+from .rewrite import HTMLRewriter, warm_up
 
 logger = logging.getLogger("optout_mw")
 AppT = TypeVar("AppT")
@@ -55,6 +55,8 @@ class Engine:
         #: Whether every path is enforced (no include or exclude list to test).
         self.all_paths = not (self._include or self._exclude)
         self._transforms = bool(self.ruleset) or (config.inject_stubs and self.enforce)
+        if self._transforms and not self.off:
+            warm_up()  # at start-up rather than on the first opted-out visitor's page
 
     def path_applies(self, path: str) -> bool:
         if self.all_paths:

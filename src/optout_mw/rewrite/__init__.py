@@ -6,6 +6,6 @@ on what it returns. See ``docs/rewriter.md`` for what it acts on and how it toke
 
 from __future__ import annotations
 
-from optout_mw.rewrite._rewriter import Finding, HTMLRewriter
+from optout_mw.rewrite._rewriter import Finding, HTMLRewriter, warm_up
 
-__all__ = ["Finding", "HTMLRewriter"]
+__all__ = ["Finding", "HTMLRewriter", "warm_up"]
