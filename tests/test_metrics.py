@@ -165,6 +165,24 @@ def test_record_findings_enforce_and_report(caplog: pytest.LogCaptureFixture) ->
     assert (fields["optout_line"], fields["optout_column"]) == (1, 1)
 
 
+def test_record_findings_without_line_numbers_logs_the_offset(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rewriter = HTMLRewriter(RuleSet([Rule(name="tracker", hosts=("tracker.test",))]),
+                            line_numbers=False)
+    rewriter.feed(PAGE)
+    rewriter.close()
+    with caplog.at_level(logging.DEBUG, logger="optout_mw"):
+        record_findings(None, RateLimitedLog(clock=Clock()), "/a", rewriter.findings, False)
+    (record,) = [r for r in caplog.records if r.name == "optout_mw"]
+    assert record.getMessage() == (
+        "optout_mw: did strip tracker <script> https://tracker.test/a.js at byte 0 on /a"
+    )
+    fields = record.__dict__
+    assert (fields["optout_line"], fields["optout_column"], fields["optout_offset"]) == (
+        None, None, 0)
+
+
 def test_record_findings_without_metrics_still_logs(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="optout_mw"):
         record_findings(None, RateLimitedLog(clock=Clock()), "/", findings(PAGE, report_only=True),

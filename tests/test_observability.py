@@ -68,7 +68,21 @@ def test_report_mode_logs_each_finding_once_per_page_and_rule(
             assert run(mw, make_environ(headers=[("Sec-GPC", "1")])).body == PAGE + PAGE
     findings = [r for r in caplog.records if getattr(r, "optout_rule", None) == "tracker"]
     assert len(findings) == 1
-    assert "would strip" in findings[0].getMessage()
+    assert findings[0].getMessage() == (
+        "optout_mw: would strip tracker <script> https://cdn.tracker.test/t.js at 1:9 on /"
+    )
+
+
+def test_enforce_mode_logs_findings_by_offset(caplog: pytest.LogCaptureFixture) -> None:
+    app = list_app("200 OK", [("Content-Type", "text/html")], [PAGE])
+    mw = OptOutWSGIMiddleware(app, config=development_config(rules=RULES))
+    with caplog.at_level(logging.DEBUG, logger="optout_mw"):
+        assert run(mw, make_environ(headers=[("Sec-GPC", "1")])).body == b"<p>x</p>"
+    (finding,) = [r for r in caplog.records if getattr(r, "optout_rule", None) == "tracker"]
+    assert finding.getMessage() == (
+        "optout_mw: did strip tracker <script> https://cdn.tracker.test/t.js at byte 8 on /"
+    )
+    assert finding.__dict__["optout_line"] is None
 
 
 def test_choices_counted() -> None:

@@ -417,6 +417,19 @@ def test_findings_positions_across_chunks() -> None:
     assert (finding.offset, finding.line, finding.column) == (8000 + 2, 3001, 3)
 
 
+def test_findings_without_line_numbers_keep_offsets_and_output() -> None:
+    doc = ("<p>\n" * 3000 + "ab<img src='" + T + "'>\n<script>fbq(1)</script>").encode()
+    for chunk in (None, 4096, 1):
+        with_lines, rw_lines = rewrite(doc, make_rules(), chunk=chunk)
+        without, rw = rewrite(doc, make_rules(), chunk=chunk, line_numbers=False)
+        assert without == with_lines
+        assert [(f.rule, f.element, f.url, f.offset) for f in rw.findings] == [
+            (f.rule, f.element, f.url, f.offset) for f in rw_lines.findings
+        ]
+        assert [(f.line, f.column) for f in rw_lines.findings] == [(3001, 3), (3002, 1)]
+        assert [(f.line, f.column) for f in rw.findings] == [(None, None), (None, None)]
+
+
 # -- injection ---------------------------------------------------------------------------
 
 STUB = b"<script>window.__optout=1</script>"

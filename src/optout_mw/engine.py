@@ -89,6 +89,8 @@ class Engine:
             attr_prefix=self.config.block_attr_prefix,
             max_pending=self.config.max_pending,
             inject=inject,
+            # Enforcing, findings are logged at DEBUG: not worth counting lines for.
+            line_numbers=not self.enforce,
         )
         return BodyPipeline(
             _Observed(rewriter, path, observer, not self.enforce),

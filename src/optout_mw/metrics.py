@@ -326,14 +326,13 @@ def record_findings(
             log.log(
                 level,
                 ("finding", path, finding.rule),
-                "optout_mw: %s %s %s <%s> %s at %d:%d on %s",
+                "optout_mw: %s %s %s <%s> %s at %s on %s",
                 verb,
                 action,
                 finding.rule,
                 finding.element,
                 finding.url or "(inline)",
-                finding.line,
-                finding.column,
+                _position(finding),
                 path,
                 extra={
                     "optout_path": path,
@@ -344,8 +343,16 @@ def record_findings(
                     "optout_url": finding.url,
                     "optout_line": finding.line,
                     "optout_column": finding.column,
+                    "optout_offset": finding.offset,
                 },
             )
+
+
+def _position(finding: Finding) -> str:
+    """``line:column``, or the byte offset when lines were not counted."""
+    if finding.line is None:
+        return f"byte {finding.offset}"
+    return f"{finding.line}:{finding.column}"
 
 
 def record_skip(
