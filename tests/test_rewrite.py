@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -482,6 +483,79 @@ def test_inject_not_in_report_mode() -> None:
     out, rw = rewrite_checked(doc, make_rules(), inject=STUB, report_only=True)
     assert out == doc
     assert not rw.injected
+
+
+# -- the same tags in every response ------------------------------------------------------
+
+
+def _judgements(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Record each start tag the rewriter judges afresh (not from remembered verdicts)."""
+    judged: list[bytes] = []
+    fetch, script = HTMLRewriter._fetch_hit_now, HTMLRewriter._script_verdict
+
+    def fetch_now(self: HTMLRewriter, m: re.Match[bytes], *args: object) -> object:
+        judged.append(m.group(0))
+        return fetch(self, m, *args)  # type: ignore[arg-type]
+
+    def script_now(self: HTMLRewriter, m: re.Match[bytes], *args: object) -> object:
+        judged.append(m.group(0))
+        return script(self, m, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HTMLRewriter, "_fetch_hit_now", fetch_now)
+    monkeypatch.setattr(HTMLRewriter, "_script_verdict", script_now)
+    return judged
+
+
+def test_start_tags_are_judged_once_across_responses(monkeypatch: pytest.MonkeyPatch) -> None:
+    judged = _judgements(monkeypatch)
+    rules = make_rules()
+    doc = (
+        f'<script src="{T}"></script><script>fbq("init")</script><script src="/app.js">'
+        f'</script><iframe src="{T}"></iframe><link rel=preload href="{PIXEL}"><p>kept</p>'
+    ).encode()
+    first, rw1 = rewrite(doc, rules)
+    assert len(judged) == 5
+    second, rw2 = rewrite(doc, rules, chunk=3)
+    assert len(judged) == 5  # every verdict came from the first response
+    assert first == second == b"<script src=\"/app.js\"></script><p>kept</p>"
+    assert rw1.findings == rw2.findings
+
+
+def test_remembered_verdicts_depend_on_rules_and_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    judged = _judgements(monkeypatch)
+    rules, other = make_rules(), RuleSet([Rule(name="cdn", hosts=("cdn.test",))])
+    tag = b'<img src="p.gif" srcset="https://cdn.test/a.gif 2x">'
+    assert rewrite(tag, rules)[0] == tag
+    assert rewrite(tag, rules)[0] == tag
+    assert judged == [tag]
+    assert rewrite(tag, other)[0] == b""  # another rule set: judged afresh
+    base = b'<base href="https://www.googletagmanager.com/">'
+    assert rewrite(base + tag, rules)[0] == base  # another base: p.gif is the tracker's
+    assert judged == [tag, tag, tag]
+
+
+def test_tag_verdicts_stay_bounded() -> None:
+    from optout_mw.rewrite import _rewriter
+
+    rules = make_rules()
+    doc = "".join(f'<img src="https://cdn.test/{i}">' for i in range(3 * _rewriter._TAG_CACHE_MAX))
+    rewrite(doc.encode(), rules)
+    _finder, verdicts = _rewriter._per_rules(rules)
+    assert 0 < len(verdicts) <= _rewriter._TAG_CACHE_MAX
+    long_tag = f'<img alt="{"x" * _rewriter._TAG_CACHEABLE}" src="https://cdn.test/">'
+    rewrite(long_tag.encode(), rules)
+    assert not any(len(key[1]) > _rewriter._TAG_CACHEABLE for key in verdicts)
+
+
+def test_a_verdict_that_logged_is_judged_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    judged = _judgements(monkeypatch)
+    # Judging this srcdoc logged something (as an overflow inside it would): the verdict
+    # is not remembered, so that the next response logs it too.
+    monkeypatch.setattr(HTMLRewriter, "_judge_fragment_now", lambda self, data: (None, False))
+    doc = b'<iframe srcdoc="&lt;p&gt;hi"></iframe>'
+    rules = make_rules()
+    assert rewrite(doc, rules)[0] == rewrite(doc, rules)[0] == doc
+    assert judged == [b'<iframe srcdoc="&lt;p&gt;hi">'] * 2
 
 
 # -- limits ----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias, cast
 
 from optout_mw.rewrite import _syntax as syn
@@ -200,6 +199,9 @@ _EMPTY: frozenset[bytes] = frozenset()
 _URLISH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\"'<>()`]+")
 _MAX_FRAGMENT_DEPTH = 3
 _Hit: TypeAlias = tuple[Rule, str | None]
+# A start tag's verdict is keyed by: which judgement (fetch or script), the tag's bytes,
+# the base URL, and the fragment depth and max_pending (judging a srcdoc or data: URL).
+_TagKey: TypeAlias = tuple[bool, bytes, str | None, int, int]
 # Verdicts on short fragments (see ``_judge_fragment``), bounded.
 _FRAGMENT_CACHE: dict[tuple[int, bytes, str | None, int, int], tuple[RuleSet, _Hit | None]] = {}
 _FRAGMENT_CACHE_MAX = 256
@@ -215,7 +217,15 @@ _SKIP_CACHE: dict[tuple[object, ...], _Skip] = {}
 # escapes, non-ASCII (IDNA mapping), backslash, NUL and the tab/newlines URL parsing drops.
 _DISGUISE = re.compile(rb"[&%\\\x00\t\n\r\x80-\xff]")
 _PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\Z")
-_HOSTISH_CACHE: dict[int, tuple[RuleSet, _HostFinder | None]] = {}
+_PER_RULES: dict[int, tuple[RuleSet, _HostFinder | None, dict[_TagKey, object]]] = {}
+# Verdicts on start tags, per rule set: pages repeat the same tags (vendor snippets, the
+# site's own scripts) from response to response. Bounded in entries and in tag length.
+_TAG_CACHE_MAX = 512
+_TAG_CACHEABLE = 1024  # bytes
+# What a <script> start tag asks for, when it has no src: nothing (a data block), or its
+# content judged. (With a src, the verdict is the hit or None.)
+_INERT = 0
+_INLINE = 1
 
 
 class _HostFinder:
@@ -240,39 +250,39 @@ class _HostFinder:
         return hosts is not None and hosts.search(data[start:end].lower()) is not None
 
 
+def _per_rules(rules: RuleSet) -> tuple[_HostFinder | None, dict[_TagKey, object]]:
+    """What a rewriter keeps per rule set: its host finder and its tag verdicts."""
+    cached = _PER_RULES.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1], cached[2]
+    finder = _hostish(rules)
+    verdicts: dict[_TagKey, object] = {}
+    if len(_PER_RULES) > 64:
+        _PER_RULES.clear()
+    _PER_RULES[id(rules)] = (rules, finder, verdicts)
+    return finder, verdicts
+
+
 def _hostish(rules: RuleSet) -> _HostFinder | None:
     """What finds every rule host (or a way to disguise one) in a tag.
 
     None if some rule host is not a plain ASCII name (an IP address can be written in
     many forms; an IDN host in several), in which case every candidate is judged fully.
     """
-    cached = _HOSTISH_CACHE.get(id(rules))
-    if cached is not None and cached[0] is rules:
-        return cached[1]
     hosts: list[bytes] = []
-    finder: _HostFinder | None = None
     for rule in rules.rules:
         raws = (*rule.hosts, *(h.partition("/")[0] for h in getattr(rule, "host_paths", ())))
         for raw in raws:
             host = raw.strip().lower().rstrip(".").removeprefix("*.")
             last = host.rpartition(".")[2]
             if not _PLAIN_HOST.match(host) or last.isdigit() or last.startswith("0x"):
-                break
+                return None
             hosts.append(host.encode("ascii"))
-        else:
-            continue
-        break
-    else:
-        finder = _HostFinder(hosts)
-    if len(_HOSTISH_CACHE) > 64:
-        _HOSTISH_CACHE.clear()
-    _HOSTISH_CACHE[id(rules)] = (rules, finder)
-    return finder
+    return _HostFinder(hosts)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One element that matched a rule.
+class Finding(NamedTuple):
+    """One element that matched a rule (an immutable record).
 
     :param rule: the rule's name.
     :param action: what was (or, in report mode, would have been) done.
@@ -294,6 +304,9 @@ class Finding:
 
 
 _Where = tuple[int, int | None, int | None]  # offset, line, column
+
+
+_new_finding = Finding._make  # tuple.__new__: a third of the cost of calling Finding()
 
 
 class _Frame(NamedTuple):
@@ -445,6 +458,7 @@ class HTMLRewriter:
         "_tail",
         "_template",
         "_uncertain",
+        "_verdicts",
         "findings",
         "injected",
         "overflow_reason",
@@ -476,7 +490,7 @@ class HTMLRewriter:
         self._base_url: str | None = None
         # Prefilter: a tag that this pattern does not match names no rule host in any
         # form a URL parser would read as one. None when the rules defeat it.
-        self._hostish_all = _hostish(rules)
+        self._hostish_all, self._verdicts = _per_rules(rules)
         self._hostish = self._hostish_all
         self._same_origin = True  # relative URLs stay on the document's origin
         self._hits: list[Rule] = []
@@ -771,7 +785,7 @@ class HTMLRewriter:
     ) -> None:
         self._hits.append(rule)
         action = rule.action if action is None else action
-        self.findings.append(Finding(rule.name, action, element, url, *where))
+        self.findings.append(_new_finding((rule.name, action, element, url, *where)))
 
     # -- markup in the data state ------------------------------------------------------
 
@@ -1273,10 +1287,23 @@ class HTMLRewriter:
         self._out.append(data)
         self._mark = end
 
-    def _fetch_hit(
-        self, m: re.Match[bytes], name: bytes, start: int, end: int
-    ) -> tuple[Rule, str | None] | None:
+    def _fetch_hit(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> _Hit | None:
         """Would this HTML fetching element reach a tracker?"""
+        key = (True, self._buf[start:end], self._base_url, self._depth, self._max)
+        verdict = self._verdicts.get(key, self)
+        if verdict is not self:
+            return cast("_Hit | None", verdict)
+        logged = self._logged
+        self._logged = False
+        hit = self._fetch_hit_now(m, name, start, end)
+        if not self._logged:  # else the log would not come again
+            self._remember(key, hit)
+        self._logged = self._logged or logged
+        return hit
+
+    def _fetch_hit_now(
+        self, m: re.Match[bytes], name: bytes, start: int, end: int
+    ) -> _Hit | None:
         hostish = self._hostish
         if (
             hostish is not None
@@ -1382,22 +1409,20 @@ class HTMLRewriter:
         self._state = _SCRIPT
         self._raw_name = b"script"
         buf = self._buf
-        values = _values(buf, m)
+        key = (False, buf[start:end], self._base_url, self._depth, self._max)
+        verdict = self._verdicts.get(key, self)
+        if verdict is self:
+            verdict = self._script_verdict(m, start, end)
+            self._remember(key, verdict)
         close = self._whole(buf, end, syn.SCRIPT_SCAN)
-        if b"src" not in values:
-            if not (self._inline and _runs(values)):
-                return self._past(close, end)
+        if verdict is None or verdict is _INERT:
+            return self._past(close, end)
+        if verdict is _INLINE:
             if close is None:
                 self._begin_capture(m, b"script", "script", svg=False)
                 return end
             return self._whole_held(m, start, close, "script")
-        hostish = self._hostish
-        if hostish is not None and not hostish.found(buf, start, end):
-            return self._past(close, end)
-        hit = self._match_urls(values, _FETCH[b"script"])
-        if hit is None:
-            return self._past(close, end)
-        rule, url = hit
+        rule, url = cast(_Hit, verdict)
         self._record(rule, "script", url, self._where(start))
         if self._report:
             return self._past(close, end)
@@ -1408,6 +1433,23 @@ class HTMLRewriter:
             self._begin_drop(start, b"script")
             return end
         return self._drop_whole(start, close)
+
+    def _script_verdict(self, m: re.Match[bytes], start: int, end: int) -> object:
+        """_INERT, _INLINE, or (a src) the hit or None."""
+        values = _values(self._buf, m)
+        if b"src" not in values:
+            return _INLINE if self._inline and _runs(values) else _INERT
+        hostish = self._hostish
+        if hostish is not None and not hostish.found(self._buf, start, end):
+            return None
+        return self._match_urls(values, _FETCH[b"script"])
+
+    def _remember(self, key: _TagKey, verdict: object) -> None:
+        if len(key[1]) <= _TAG_CACHEABLE:
+            verdicts = self._verdicts
+            if len(verdicts) >= _TAG_CACHE_MAX:
+                verdicts.clear()
+            verdicts[key] = verdict
 
     # -- whole elements ----------------------------------------------------------------
     #
