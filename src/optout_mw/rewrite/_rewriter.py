@@ -306,7 +306,8 @@ class Finding(NamedTuple):
 _Where = tuple[int, int | None, int | None]  # offset, line, column
 
 
-_new_finding = Finding._make  # tuple.__new__: a third of the cost of calling Finding()
+# Calling Finding() runs a Python __new__; tuple.__new__ does the same at a third of the cost.
+_new_finding: Callable[[type[Finding], tuple[object, ...]], Finding] = tuple.__new__
 
 
 class _Frame(NamedTuple):
@@ -607,9 +608,12 @@ class HTMLRewriter:
                 self._more.append(data)
                 self._more_len += len(data)
                 return b""
-            buf = b"".join([self._tail, *self._more, data])
-            self._more = []
-            self._more_len = 0
+            if self._more:
+                buf = b"".join([self._tail, *self._more, data])
+                self._more = []
+                self._more_len = 0
+            else:
+                buf = self._tail + data
         else:
             buf = data
         self._need_gt = False
@@ -657,6 +661,16 @@ class HTMLRewriter:
                 pos = self._skip(buf, pos, stop if pos < stop else n).end()
                 if pos >= n:
                     break
+                if (
+                    pos == stop
+                    and n - pos < _RESUME_MIN
+                    and n - pos <= self._max
+                    and buf[pos + 1 : pos + 2].isalpha()
+                ):
+                    # A short start tag cut by the end of the input, as usual between
+                    # chunks: wait for its ">" (what _markup would decide, sooner).
+                    self._need_gt = True
+                    return pos
                 r = self._markup(buf, pos, final)
             elif st == _RAW:
                 r = self._raw(buf, pos, final)
@@ -785,7 +799,7 @@ class HTMLRewriter:
     ) -> None:
         self._hits.append(rule)
         action = rule.action if action is None else action
-        self.findings.append(_new_finding((rule.name, action, element, url, *where)))
+        self.findings.append(_new_finding(Finding, (rule.name, action, element, url, *where)))
 
     # -- markup in the data state ------------------------------------------------------
 
@@ -1292,7 +1306,7 @@ class HTMLRewriter:
         key = (True, self._buf[start:end], self._base_url, self._depth, self._max)
         verdict = self._verdicts.get(key, self)
         if verdict is not self:
-            return cast("_Hit | None", verdict)
+            return verdict  # type: ignore[return-value]  # what _fetch_hit_now returned
         logged = self._logged
         self._logged = False
         hit = self._fetch_hit_now(m, name, start, end)
@@ -1422,7 +1436,8 @@ class HTMLRewriter:
                 self._begin_capture(m, b"script", "script", svg=False)
                 return end
             return self._whole_held(m, start, close, "script")
-        rule, url = cast(_Hit, verdict)
+        hit: _Hit = verdict  # type: ignore[assignment]  # the other verdicts are handled
+        rule, url = hit
         self._record(rule, "script", url, self._where(start))
         if self._report:
             return self._past(close, end)
