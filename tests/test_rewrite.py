@@ -545,6 +545,9 @@ def test_tag_verdicts_stay_bounded() -> None:
     long_tag = f'<img alt="{"x" * _rewriter._TAG_CACHEABLE}" src="https://cdn.test/">'
     rewrite(long_tag.encode(), rules)
     assert not any(len(key[1]) > _rewriter._TAG_CACHEABLE for key in verdicts)
+    for _ in range(3 * _rewriter._RULE_SETS_MAX):  # a reload makes a new rule set
+        rewrite(b'<img src="https://cdn.test/">', make_rules())
+    assert len(_rewriter._PER_RULES) <= _rewriter._RULE_SETS_MAX
 
 
 def test_a_verdict_that_logged_is_judged_again(monkeypatch: pytest.MonkeyPatch) -> None:

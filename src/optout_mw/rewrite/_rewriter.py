@@ -220,8 +220,11 @@ _PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\Z")
 _PER_RULES: dict[int, tuple[RuleSet, _HostFinder | None, dict[_TagKey, object]]] = {}
 # Verdicts on start tags, per rule set: pages repeat the same tags (vendor snippets, the
 # site's own scripts) from response to response. Bounded in entries and in tag length.
+# At most 8 rule sets (a reload makes a new one) x 512 tags x 512 bytes: about 2 MB at
+# worst, a few kilobytes for a site's usual pages.
+_RULE_SETS_MAX = 8
 _TAG_CACHE_MAX = 512
-_TAG_CACHEABLE = 1024  # bytes
+_TAG_CACHEABLE = 512  # bytes
 # What a <script> start tag asks for, when it has no src: nothing (a data block), or its
 # content judged. (With a src, the verdict is the hit or None.)
 _INERT = 0
@@ -257,7 +260,7 @@ def _per_rules(rules: RuleSet) -> tuple[_HostFinder | None, dict[_TagKey, object
         return cached[1], cached[2]
     finder = _hostish(rules)
     verdicts: dict[_TagKey, object] = {}
-    if len(_PER_RULES) > 64:
+    if len(_PER_RULES) >= _RULE_SETS_MAX:
         _PER_RULES.clear()
     _PER_RULES[id(rules)] = (rules, finder, verdicts)
     return finder, verdicts
