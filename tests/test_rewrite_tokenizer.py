@@ -39,6 +39,13 @@ HIDING = [
     pytest.param("<TEXTAREA>{X}</textarea >", id="textarea uppercase"),
     pytest.param("<textarea>{X}</textareax></textarea>", id="textarea false end tag"),
     pytest.param("<title>{X}</title>", id="title"),
+    # Raw text with no "<" in it, and "<!" declarations, are consumed whole by the fast path.
+    pytest.param("<title>Shop &amp; more</title>", id="title without markup"),
+    pytest.param("<STYLE media=screen>a{b:c}</style\t>", id="style without markup"),
+    pytest.param("<xmp>a > b</XMP>", id="xmp without markup"),
+    pytest.param("<title>a</titlex>{X}</title>", id="title false end tag"),
+    pytest.param('<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01//EN" "a>b">', id="doctype quote"),
+    pytest.param("<!->", id="bogus comment <!->"),
     pytest.param("<style>a{content:'{X}'}</style>", id="style"),
     pytest.param("<style>{X}</style foo='>'>", id="style end tag with attributes"),
     pytest.param("<xmp>{X}</xmp>", id="xmp"),

@@ -767,7 +767,10 @@ class HTMLRewriter:
             if template:
                 end.add(b"template")
             # The pattern always matches (possibly empty), so match() never returns None.
-            pattern = syn.skip_pattern(frozenset(start), frozenset(end), safe, every)
+            # Whole raw text elements and "<!" declarations can be consumed in HTML content
+            # outside any held or stripped element.
+            whole = not foreign and not dropping and not self._hold_name
+            pattern = syn.skip_pattern(frozenset(start), frozenset(end), safe, every, whole)
             skip = cast(_Skip, pattern.match)
             _SKIP_CACHE[key] = skip
         return skip

@@ -188,6 +188,13 @@ _NAME = rb"[a-zA-Z]" + _NOT_WS_SL_GT + rb"*+"
 _COMMENT = rb"<!--(?!-?>)(?:[^-]++|-(?!-!?>))*+-->"
 _LT_TEXT = rb"<(?=" + _not(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!/?") + rb")"
 
+# "<!" not followed by "--": a DOCTYPE or a bogus comment, ended by the first ">" (in HTML
+# content; CDATA sections exist only in foreign content).
+_BANG = rb"!(?!--)[^>]*+>"
+# Raw text elements consumed whole when their text has no "<" (textarea is left out: it
+# closes an open <select>).
+WHOLE_RAW_NAMES = (b"style", b"title", b"xmp", b"noembed", b"noframes")
+
 # A URL value that cannot leave the document's origin: no scheme (no ":", which a
 # character reference could hide behind "&"), no backslash, and no "//" (tabs and
 # newlines inside a URL are removed before parsing, so "/\t/" counts as "//").
@@ -360,6 +367,7 @@ def skip_pattern(
     end_names: frozenset[bytes],
     same_origin: bool = False,
     every_tag: bool = False,
+    whole: bool = False,
 ) -> re.Pattern[bytes]:
     """The fast path of the data state.
 
@@ -374,6 +382,11 @@ def skip_pattern(
     harmless one), fetching elements that change no tokenizer state and whose URL
     attributes are all same-origin relative URLs are consumed as well: they cannot reach
     a third party.
+
+    With ``whole`` (HTML content, nothing held), a ``<!`` that opens no comment (a DOCTYPE
+    or a bogus comment: both end at the first ``>``) is consumed, and so is a whole raw
+    text element (``<title>``, ``<style>``...) whose text holds no ``<``: such text reads
+    the same in any tokenizer state, so it needs no closer look.
 
     With ``every_tag`` only text and comments are consumed: every tag takes the slow path.
     """
@@ -392,6 +405,14 @@ def skip_pattern(
                 extra.setdefault(c, []).append(form)
         if names:
             slow.append(alternation(names) + rb"(?=" + _DELIM + rb")" + _SAFE_ATTRS + rb">")
+    if whole:
+        for name in WHOLE_RAW_NAMES:
+            if name in start_names:
+                end_tag = rb"</" + b"".join(_letter(x) for x in name) + rb"[" + WS + rb"]*+>"
+                rest = b"".join(_letter(x) for x in name[1:])
+                form = rest + rb"(?=" + _DELIM + rb")" + _FAST_ATTRS + rb">[^<]*+" + end_tag
+                for c in (name[0], name[0] ^ 0x20):
+                    extra.setdefault(c, []).append(form)
     if b"svg" in start_names:
         f_start, f_end, _, _ = _tag_forms(frozenset(FOREIGN_START), frozenset(FOREIGN_END))
         inner = b"|".join((f_end, _COMMENT[1:], f_start, _LT_TEXT[1:]))
@@ -417,6 +438,8 @@ def skip_pattern(
     # initial), each rejected with one comparison when it cannot match; the full forms
     # last.
     parts = [fast_end, _COMMENT[1:], fast_start, full_start, full_end, *slow, _LT_TEXT[1:]]
+    if whole:
+        parts.insert(2, _BANG)
     # Text and the tag after it in one iteration: group repetition is what costs in re.
     return re.compile(rb"(?:[^<]*+<(?:" + b"|".join(parts) + rb"))*+[^<]*+")
 
