@@ -626,6 +626,25 @@ def test_output_streams_before_close() -> None:
     assert rw.feed(b">x") == b"<div class='a'>x"
 
 
+def test_svg_icon_cut_by_a_chunk_is_held_until_whole() -> None:
+    from optout_mw.rewrite import _rewriter
+
+    icon = b'<svg viewBox="0 0 24 24"><path d="M12 2L2 7l10 5"/></svg>'
+    doc = b"<p>a</p>" + icon + f'<img src="{T}"><p>b</p>'.encode()
+    cut = doc.index(b"<path") + 8
+    rw = HTMLRewriter(make_rules())
+    assert rw.feed(doc[:cut]) == b"<p>a</p>"  # the icon waits for its end
+    assert rw.feed(doc[cut:]) + rw.close() == icon + b"<p>b</p>"
+    # A long one is not held: it is tokenized as it comes.
+    big = b"<svg>" + b"<path d='M0 0'/>" * (_rewriter._SVG_WAIT // 16) + b"</svg>"
+    rw = HTMLRewriter(make_rules())
+    first = rw.feed(b"<p>a</p>" + big[:-10])
+    assert first.startswith(b"<p>a</p><svg><path")
+    assert first + rw.feed(big[-10:] + f'<img src="{T}">'.encode()) + rw.close() == (
+        b"<p>a</p>" + big
+    )
+
+
 def test_unchanged_chunk_is_returned_as_is() -> None:
     rw = HTMLRewriter(make_rules())
     chunk = b"<p>plain <b>text</b></p>" * 100

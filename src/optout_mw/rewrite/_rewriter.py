@@ -126,6 +126,11 @@ _FRAME_NAMES = frozenset(
 )
 # Browsers cap the depth of the element tree (Blink at 512); so does the foreign stack.
 _MAX_FRAMES = 512
+# An <svg> element cut by the end of a chunk is held back (to be taken whole by the fast
+# path with the next chunk) while what is held is shorter than this.
+_SVG_WAIT = 4096
+_SVG_OPEN = re.compile(rb"<svg[" + syn.WS + rb"/>]")
+_SVG_CLOSE = re.compile(rb"</[sS][vV][gG]")
 # An unfinished tag at least this long is rescanned incrementally (see ``_resume_tag``).
 _RESUME_MIN = 1024
 
@@ -668,11 +673,26 @@ class HTMLRewriter:
                     pos == stop
                     and n - pos < _RESUME_MIN
                     and n - pos <= self._max
-                    and buf[pos + 1 : pos + 2].isalpha()
+                    and (
+                        buf[pos + 1 : pos + 2].isalpha()
+                        or (buf[pos + 1 : pos + 2] == b"/" and buf[pos + 2 : pos + 3].isalpha())
+                    )
                 ):
-                    # A short start tag cut by the end of the input, as usual between
-                    # chunks: wait for its ">" (what _markup would decide, sooner).
+                    # A short start or end tag cut by the end of the input, as usual
+                    # between chunks: wait for its ">" (what _markup would decide, sooner).
                     self._need_gt = True
+                    return pos
+                if (
+                    buf.startswith(b"<svg", pos)
+                    and not final
+                    and n - pos < _SVG_WAIT
+                    and n - pos <= self._max
+                    and not self._frames
+                    and _SVG_OPEN.match(buf, pos) is not None
+                    and _SVG_CLOSE.search(buf, pos) is None
+                ):
+                    # An inline <svg> (an icon) cut by the end of the input: wait for the
+                    # rest of it, so that the fast path can take it whole.
                     return pos
                 r = self._markup(buf, pos, final)
             elif st == _RAW:
