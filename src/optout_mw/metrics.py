@@ -318,11 +318,15 @@ def record_findings(
     mode = "report" if report_only else "enforce"
     level = logging.INFO if report_only else logging.DEBUG
     verb = "would" if report_only else "did"
+    # Enforcing, findings are logged at DEBUG, usually off: then build no message at all.
+    logging_on = log is not None and log.logger.isEnabledFor(level)
+    if metrics is None and not logging_on:
+        return
     for finding in findings:
         action = str(finding.action)
         if metrics is not None:
             metrics.increment(ELEMENTS, {"rule": finding.rule, "action": action, "mode": mode})
-        if log is not None:
+        if logging_on and log is not None:
             log.log(
                 level,
                 ("finding", path, finding.rule),
