@@ -578,7 +578,7 @@ class HTMLRewriter:
         if self._closed or self._broken:
             return bytes(data)
         try:
-            return self._process(bytes(data), False)
+            return self._process(data if type(data) is bytes else bytes(data), False)
         except Exception:  # pragma: no cover - defensive: fail open, never corrupt
             return self._fail(data)
 
