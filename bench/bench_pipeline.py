@@ -84,7 +84,7 @@ def main() -> None:
             ),
         }
         runners = {name: runner(asgi, path, headers) for name, (asgi, headers) in variants.items()}
-        times = {name: t / 10 for name, t in best_times(runners, number=5, repeat=9).items()}
+        times = {name: t / 10 for name, t in best_times(runners, number=5, repeat=15).items()}
         bare = times["bare app"]
         gzip_cost = times["GZipMiddleware"] - bare
         print(f" {label}")
