@@ -540,11 +540,11 @@ def test_tag_verdicts_stay_bounded() -> None:
     rules = make_rules()
     doc = "".join(f'<img src="https://cdn.test/{i}">' for i in range(3 * _rewriter._TAG_CACHE_MAX))
     rewrite(doc.encode(), rules)
-    _finder, verdicts = _rewriter._per_rules(rules)
+    verdicts = _rewriter._per_rules(rules)[1].fetch
     assert 0 < len(verdicts) <= _rewriter._TAG_CACHE_MAX
     long_tag = f'<img alt="{"x" * _rewriter._TAG_CACHEABLE}" src="https://cdn.test/">'
     rewrite(long_tag.encode(), rules)
-    assert not any(len(key[1]) > _rewriter._TAG_CACHEABLE for key in verdicts)
+    assert not any(len(key[0]) > _rewriter._TAG_CACHEABLE for key in verdicts)
     for _ in range(3 * _rewriter._RULE_SETS_MAX):  # a reload makes a new rule set
         rewrite(b'<img src="https://cdn.test/">', make_rules())
     assert len(_rewriter._PER_RULES) <= _rewriter._RULE_SETS_MAX

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import NamedTuple, TypeAlias, cast
+from enum import Enum
+from typing import NamedTuple, TypeAlias, TypeVar, cast
 
 from optout_mw.rewrite import _syntax as syn
 from optout_mw.rules import Action, Rule, RuleSet
@@ -204,9 +205,28 @@ _EMPTY: frozenset[bytes] = frozenset()
 _URLISH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\"'<>()`]+")
 _MAX_FRAGMENT_DEPTH = 3
 _Hit: TypeAlias = tuple[Rule, str | None]
-# A start tag's verdict is keyed by: which judgement (fetch or script), the tag's bytes,
-# the base URL, and the fragment depth and max_pending (judging a srcdoc or data: URL).
-_TagKey: TypeAlias = tuple[bool, bytes, str | None, int, int]
+_V = TypeVar("_V")
+# A start tag's verdict is keyed by the tag's bytes, the base URL, and the fragment depth
+# and max_pending (judging a srcdoc or data: URL).
+_TagKey: TypeAlias = tuple[bytes, str | None, int, int]
+
+
+class _Body(Enum):
+    """What a <script> start tag without src asks for."""
+
+    INERT = 0  # a data block: nothing to judge
+    INLINE = 1  # its text is judged
+
+
+# A <script> start tag's verdict: its body's fate, or (with a src) the hit or None.
+_ScriptVerdict: TypeAlias = _Body | _Hit | None
+
+
+class _Verdicts(NamedTuple):
+    """Start-tag verdicts of one rule set."""
+
+    fetch: dict[_TagKey, _Hit | None]
+    script: dict[_TagKey, _ScriptVerdict]
 # Verdicts on short fragments (see ``_judge_fragment``), bounded.
 _FRAGMENT_CACHE: dict[tuple[int, bytes, str | None, int, int], tuple[RuleSet, _Hit | None]] = {}
 _FRAGMENT_CACHE_MAX = 256
@@ -222,7 +242,7 @@ _SKIP_CACHE: dict[tuple[object, ...], _Skip] = {}
 # escapes, non-ASCII (IDNA mapping), backslash, NUL and the tab/newlines URL parsing drops.
 _DISGUISE = re.compile(rb"[&%\\\x00\t\n\r\x80-\xff]")
 _PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\Z")
-_PER_RULES: dict[int, tuple[RuleSet, _HostFinder | None, dict[_TagKey, object]]] = {}
+_PER_RULES: dict[int, tuple[RuleSet, _HostFinder | None, _Verdicts]] = {}
 # Verdicts on start tags, per rule set: pages repeat the same tags (vendor snippets, the
 # site's own scripts) from response to response. Bounded in entries and in tag length.
 # At most 8 rule sets (a reload makes a new one) x 512 tags x 512 bytes: about 2 MB at
@@ -230,10 +250,6 @@ _PER_RULES: dict[int, tuple[RuleSet, _HostFinder | None, dict[_TagKey, object]]]
 _RULE_SETS_MAX = 8
 _TAG_CACHE_MAX = 512
 _TAG_CACHEABLE = 512  # bytes
-# What a <script> start tag asks for, when it has no src: nothing (a data block), or its
-# content judged. (With a src, the verdict is the hit or None.)
-_INERT = 0
-_INLINE = 1
 
 
 class _HostFinder:
@@ -258,13 +274,13 @@ class _HostFinder:
         return hosts is not None and hosts.search(data[start:end].lower()) is not None
 
 
-def _per_rules(rules: RuleSet) -> tuple[_HostFinder | None, dict[_TagKey, object]]:
+def _per_rules(rules: RuleSet) -> tuple[_HostFinder | None, _Verdicts]:
     """What a rewriter keeps per rule set: its host finder and its tag verdicts."""
     cached = _PER_RULES.get(id(rules))
     if cached is not None and cached[0] is rules:
         return cached[1], cached[2]
     finder = _hostish(rules)
-    verdicts: dict[_TagKey, object] = {}
+    verdicts = _Verdicts({}, {})
     if len(_PER_RULES) >= _RULE_SETS_MAX:
         _PER_RULES.clear()
     _PER_RULES[id(rules)] = (rules, finder, verdicts)
@@ -287,6 +303,13 @@ def _hostish(rules: RuleSet) -> _HostFinder | None:
                 return None
             hosts.append(host.encode("ascii"))
     return _HostFinder(hosts)
+
+
+def _remember(verdicts: dict[_TagKey, _V], key: _TagKey, verdict: _V) -> None:
+    if len(key[0]) <= _TAG_CACHEABLE:
+        if len(verdicts) >= _TAG_CACHE_MAX:
+            verdicts.clear()
+        verdicts[key] = verdict
 
 
 class Finding(NamedTuple):
@@ -1329,15 +1352,15 @@ class HTMLRewriter:
 
     def _fetch_hit(self, m: re.Match[bytes], name: bytes, start: int, end: int) -> _Hit | None:
         """Would this HTML fetching element reach a tracker?"""
-        key = (True, self._buf[start:end], self._base_url, self._depth, self._max)
-        verdict = self._verdicts.get(key, self)
-        if verdict is not self:
-            return verdict  # type: ignore[return-value]  # what _fetch_hit_now returned
+        key = (self._buf[start:end], self._base_url, self._depth, self._max)
+        verdicts = self._verdicts.fetch
+        if key in verdicts:
+            return verdicts[key]
         logged = self._logged
         self._logged = False
         hit = self._fetch_hit_now(m, name, start, end)
         if not self._logged:  # else the log would not come again
-            self._remember(key, hit)
+            _remember(verdicts, key, hit)
         self._logged = self._logged or logged
         return hit
 
@@ -1449,21 +1472,22 @@ class HTMLRewriter:
         self._state = _SCRIPT
         self._raw_name = b"script"
         buf = self._buf
-        key = (False, buf[start:end], self._base_url, self._depth, self._max)
-        verdict = self._verdicts.get(key, self)
-        if verdict is self:
+        key = (buf[start:end], self._base_url, self._depth, self._max)
+        verdicts = self._verdicts.script
+        if key in verdicts:
+            verdict = verdicts[key]
+        else:
             verdict = self._script_verdict(m, start, end)
-            self._remember(key, verdict)
+            _remember(verdicts, key, verdict)
         close = self._whole(buf, end, syn.SCRIPT_SCAN)
-        if verdict is None or verdict is _INERT:
+        if verdict is None or verdict is _Body.INERT:
             return self._past(close, end)
-        if verdict is _INLINE:
+        if verdict is _Body.INLINE:
             if close is None:
                 self._begin_capture(m, b"script", "script", svg=False)
                 return end
             return self._whole_held(m, start, close, "script")
-        hit: _Hit = verdict  # type: ignore[assignment]  # the other verdicts are handled
-        rule, url = hit
+        rule, url = verdict
         self._record(rule, "script", url, self._where(start))
         if self._report:
             return self._past(close, end)
@@ -1475,22 +1499,14 @@ class HTMLRewriter:
             return end
         return self._drop_whole(start, close)
 
-    def _script_verdict(self, m: re.Match[bytes], start: int, end: int) -> object:
-        """_INERT, _INLINE, or (a src) the hit or None."""
+    def _script_verdict(self, m: re.Match[bytes], start: int, end: int) -> _ScriptVerdict:
         values = _values(self._buf, m)
         if b"src" not in values:
-            return _INLINE if self._inline and _runs(values) else _INERT
+            return _Body.INLINE if self._inline and _runs(values) else _Body.INERT
         hostish = self._hostish
         if hostish is not None and not hostish.found(self._buf, start, end):
             return None
         return self._match_urls(values, _FETCH[b"script"])
-
-    def _remember(self, key: _TagKey, verdict: object) -> None:
-        if len(key[1]) <= _TAG_CACHEABLE:
-            verdicts = self._verdicts
-            if len(verdicts) >= _TAG_CACHE_MAX:
-                verdicts.clear()
-            verdicts[key] = verdict
 
     # -- whole elements ----------------------------------------------------------------
     #
