@@ -1552,11 +1552,8 @@ class HTMLRewriter:
         self._state = _DATA
         j = close.start()
         content = self._buf[end:j]
-        if element == "noscript":
-            hit = self._judge_fragment(content)
-        else:
-            rule = self._rules.match_inline(syn.decode_text(content))
-            hit = (rule, None) if rule is not None else None
+        self._cap_elem = element
+        hit = self._judge_capture(content)
         if hit is None:
             return close.end()
         rule = hit[0]
@@ -1566,7 +1563,6 @@ class HTMLRewriter:
         if rule.action is Action.STRIP:
             return self._drop_whole(start, close)
         self._cap_tag = self._buf[start:end]
-        self._cap_elem = element
         self._cap_svg = False
         self._replace(start, j, self._blocked_capture(rule, content))
         self._cap_tag = b""
