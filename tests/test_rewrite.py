@@ -445,6 +445,11 @@ STUB = b"<script>window.__optout=1</script>"
             id="before first script",
         ),
         pytest.param(
+            b'<head><script src="/a.js"></script><script src="/b.js"></script></head>',
+            b'<head>{S}<script src="/a.js"></script><script src="/b.js"></script></head>',
+            id="before first same-origin script in the common form",
+        ),
+        pytest.param(
             b"<head><title>t</title></head><body><script></script>",
             b"<head><title>t</title>{S}</head><body><script></script>",
             id="before head end tag",
@@ -510,14 +515,14 @@ def test_start_tags_are_judged_once_across_responses(monkeypatch: pytest.MonkeyP
     judged = _judgements(monkeypatch)
     rules = make_rules()
     doc = (
-        f'<script src="{T}"></script><script>fbq("init")</script><script src="/app.js">'
+        f'<script src="{T}"></script><script>fbq("init")</script><script src="//cdn.test/a.js">'
         f'</script><iframe src="{T}"></iframe><link rel=preload href="{PIXEL}"><p>kept</p>'
     ).encode()
     first, rw1 = rewrite(doc, rules)
     assert len(judged) == 5
     second, rw2 = rewrite(doc, rules, chunk=3)
     assert len(judged) == 5  # every verdict came from the first response
-    assert first == second == b"<script src=\"/app.js\"></script><p>kept</p>"
+    assert first == second == b"<script src=\"//cdn.test/a.js\"></script><p>kept</p>"
     assert rw1.findings == rw2.findings
 
 
@@ -624,6 +629,21 @@ def test_output_streams_before_close() -> None:
     first = rw.feed(b"<html><body><p>hello</p><div class='a'")
     assert first == b"<html><body><p>hello</p>"
     assert rw.feed(b">x") == b"<div class='a'>x"
+
+
+def test_text_of_a_script_with_src_is_not_judged() -> None:
+    # With a src the browser fetches that and never runs the element's own text, so the
+    # text is not judged: the element stands or falls by its URL alone.
+    for doc in (
+        b"<script src='/a.js'>fbq('init')</script>",
+        b"<script title='t'src='/a.js'>fbq('init')</script>",  # src: a new attribute
+        b"<script src=/a.js>gtag('js')</script>",
+    ):
+        out, rw = rewrite_checked(doc, make_rules())
+        assert out == doc
+        assert rw.findings == []
+    doc = f"<script src='{T}'>var a = 1;</script><p>x</p>".encode()
+    assert rewrite_checked(doc, make_rules())[0] == b"<p>x</p>"
 
 
 def test_svg_icon_cut_by_a_chunk_is_held_until_whole() -> None:

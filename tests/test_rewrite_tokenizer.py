@@ -205,6 +205,41 @@ def test_tracker_after_construct_is_removed(construct: str, payload: str) -> Non
         ),
         pytest.param('<img src="' + TRACKER + '"/>', "", id="self-closing void"),
         pytest.param("<IMG SRC=" + TRACKER + ">", "", id="uppercase unquoted"),
+        # A same-origin script with a src is passed whole by the fast path: its text never
+        # runs. Only a real src attribute counts.
+        pytest.param(
+            "<script src='/a.js'>var a = 1;</script>" + IMG,
+            "<script src='/a.js'>var a = 1;</script>",
+            id="same-origin script src",
+        ),
+        pytest.param(
+            "<script async SRC=\"/a.js\"></SCRIPT >" + IMG,
+            "<script async SRC=\"/a.js\"></SCRIPT >",
+            id="same-origin script src uppercase",
+        ),
+        pytest.param(
+            "<script data-x=\" src=/a.js\">fbq('init')</script>" + IMG, "",
+            id="src text inside another value",
+        ),
+        pytest.param(
+            "<script srcx=\"/a.js\" x-src=\"/b.js\">fbq('init')</script>" + IMG, "",
+            id="names ending in src",
+        ),
+        pytest.param(
+            "<script title=\"t\"src=\"/a.js\"></script>" + IMG,
+            "<script title=\"t\"src=\"/a.js\"></script>",
+            id="src right after a quote",
+        ),
+        pytest.param(
+            "<script src=\"/a.js\" src=\"" + TRACKER + "\"></script>" + IMG,
+            "<script src=\"/a.js\" src=\"" + TRACKER + "\"></script>",
+            id="duplicate src first wins",
+        ),
+        pytest.param(
+            "<base href=\"https://www.googletagmanager.com/\"><script src=\"/a.js\"></script>",
+            "<base href=\"https://www.googletagmanager.com/\">",
+            id="relative script src against a tracker base",
+        ),
         pytest.param('<img src="' + TRACKER + '" src=/x>', "", id="duplicate first wins"),
         pytest.param("<img src", "<img src", id="eof in tag"),
         pytest.param('<img src="' + TRACKER, '<img src="' + TRACKER, id="eof in attribute"),

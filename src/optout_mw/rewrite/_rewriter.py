@@ -811,9 +811,13 @@ class HTMLRewriter:
                 end.add(b"template")
             # The pattern always matches (possibly empty), so match() never returns None.
             # Whole raw text elements and "<!" declarations can be consumed in HTML content
-            # outside any held or stripped element.
+            # outside any held or stripped element; same-origin scripts too, unless the
+            # injection still waits for the first script.
             whole = not foreign and not dropping and not self._hold_name
-            pattern = syn.skip_pattern(frozenset(start), frozenset(end), safe, every, whole)
+            scripts = whole and safe and not inject
+            pattern = syn.skip_pattern(
+                frozenset(start), frozenset(end), safe, every, whole, scripts
+            )
             skip = cast(_Skip, pattern.match)
             _SKIP_CACHE[key] = skip
         return skip

@@ -291,6 +291,16 @@ _SAFE_FAST_ATTRS = (
 )
 
 
+# A look-ahead over fast-form attributes: one of them is "src" with a quoted value. In the
+# fast form an attribute's name is what a run ends with before "="; "src" must follow
+# whitespace or "/" there (directly after a closing quote it would be a new attribute that
+# this test does not take, and such a tag goes the slow way).
+_HAS_SRC = (
+    rb"(?=(?:" + _RUN + _EQ + rb"(?:\"[^\"]*+\"|'[^']*+'))*?"
+    + _RUN + rb"(?<=[" + WS + rb"/][sS][rR][cC])=)"
+)
+
+
 # Tag initials in the order the fast path tries them: the usual ones first, lower case
 # before upper case. Each alternative is led by its initial as a plain literal, which the
 # engine rejects with a single comparison (a class costs a call, a look-ahead much more).
@@ -368,6 +378,7 @@ def skip_pattern(
     same_origin: bool = False,
     every_tag: bool = False,
     whole: bool = False,
+    scripts: bool = False,
 ) -> re.Pattern[bytes]:
     """The fast path of the data state.
 
@@ -386,7 +397,9 @@ def skip_pattern(
     With ``whole`` (HTML content, nothing held), a ``<!`` that opens no comment (a DOCTYPE
     or a bogus comment: both end at the first ``>``) is consumed, and so is a whole raw
     text element (``<title>``, ``<style>``...) whose text holds no ``<``: such text reads
-    the same in any tokenizer state, so it needs no closer look.
+    the same in any tokenizer state, so it needs no closer look. With ``scripts`` too, so
+    is a ``<script>`` with a ``src`` (as above, same-origin) and no ``<`` before its end
+    tag: with a ``src`` its text is never run, so there is nothing to judge.
 
     With ``every_tag`` only text and comments are consumed: every tag takes the slow path.
     """
@@ -413,6 +426,20 @@ def skip_pattern(
                 form = rest + rb"(?=" + _DELIM + rb")" + _FAST_ATTRS + rb">[^<]*+" + end_tag
                 for c in (name[0], name[0] ^ 0x20):
                     extra.setdefault(c, []).append(form)
+    if scripts:
+        form = (
+            b"".join(_letter(x) for x in b"cript")
+            + rb"(?="
+            + _DELIM
+            + rb")"
+            + _HAS_SRC
+            + _SAFE_FAST_ATTRS
+            + rb">[^<]*+</[sS][cC][rR][iI][pP][tT]["
+            + WS
+            + rb"]*+>"
+        )
+        extra.setdefault(ord("s"), []).append(form)
+        extra.setdefault(ord("S"), []).append(form)
     if b"svg" in start_names:
         f_start, f_end, _, _ = _tag_forms(frozenset(FOREIGN_START), frozenset(FOREIGN_END))
         inner = b"|".join((f_end, _COMMENT[1:], f_start, _LT_TEXT[1:]))
