@@ -429,9 +429,9 @@ def skip_pattern(
     if scripts:
         form = (
             b"".join(_letter(x) for x in b"cript")
-            + rb"(?="
-            + _DELIM
-            + rb")"
+            + rb"(?=["
+            + WS
+            + rb"/])"  # (not ">": an attribute must follow, so "<script>" fails at once)
             + _HAS_SRC
             + _SAFE_FAST_ATTRS
             + rb">[^<]*+</[sS][cC][rR][iI][pP][tT]["
