@@ -145,6 +145,11 @@ def literal_alternation(names: Iterable[bytes]) -> bytes:
     )
 
 
+def _closing(name: bytes) -> bytes:
+    """The end tag of ``name`` in its plain form: "</name", whitespace, ">"."""
+    return rb"</" + b"".join(_letter(c) for c in name) + rb"[" + WS + rb"]*+>"
+
+
 def _letter(c: int) -> bytes:
     ch = bytes([c])
     return b"[" + ch.lower() + ch.upper() + b"]" if ch.isalpha() else re.escape(ch)
@@ -421,9 +426,8 @@ def skip_pattern(
     if whole:
         for name in WHOLE_RAW_NAMES:
             if name in start_names:
-                end_tag = rb"</" + b"".join(_letter(x) for x in name) + rb"[" + WS + rb"]*+>"
                 rest = b"".join(_letter(x) for x in name[1:])
-                form = rest + rb"(?=" + _DELIM + rb")" + _FAST_ATTRS + rb">[^<]*+" + end_tag
+                form = rest + rb"(?=" + _DELIM + rb")" + _FAST_ATTRS + rb">[^<]*+" + _closing(name)
                 for c in (name[0], name[0] ^ 0x20):
                     extra.setdefault(c, []).append(form)
     if scripts:
@@ -434,9 +438,8 @@ def skip_pattern(
             + rb"/])"  # (not ">": an attribute must follow, so "<script>" fails at once)
             + _HAS_SRC
             + _SAFE_FAST_ATTRS
-            + rb">[^<]*+</[sS][cC][rR][iI][pP][tT]["
-            + WS
-            + rb"]*+>"
+            + rb">[^<]*+"
+            + _closing(b"script")
         )
         extra.setdefault(ord("s"), []).append(form)
         extra.setdefault(ord("S"), []).append(form)
@@ -453,9 +456,7 @@ def skip_pattern(
             + _FAST_ATTRS
             + rb"(?<!/)>"
             + content
-            + rb"</(?i:svg)["
-            + WS
-            + rb"]*+>"
+            + _closing(b"svg")
         )
         extra.setdefault(ord("s"), []).append(svg)
         extra.setdefault(ord("S"), []).append(svg)
