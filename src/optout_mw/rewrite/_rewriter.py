@@ -858,6 +858,10 @@ class HTMLRewriter:
 
     def _markup(self, buf: bytes, i: int, final: bool) -> int:
         """At a "<" the fast path did not consume: "tag open state"."""
+        m = syn.TAG_FAST.match(buf, i)
+        if m is not None and m.end() - i <= self._max:
+            # A whole tag in the common shape (the usual case): no other check applies.
+            return self._end_tag(m) if m.group(1) else self._start_tag(m)
         n = len(buf)
         if i + 1 >= n:
             return n if final else -1 - i
