@@ -24,6 +24,7 @@ from examples.flask_app.app import create_app as create_flask_app
 from examples.starlette_app.app import create_app as create_starlette_app
 from optout_mw import OptOutConfig
 
+from .browser_hosts import resolver_rules
 from .sink import TrackerSink
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -148,11 +149,9 @@ def browser(
                 "--disable-component-update",
                 "--disable-sync",
                 # Every host except the first-party origin resolves to the sink (the port
-                # is rewritten too, so http and https both arrive there). The browser's own
-                # sign-in check (accounts.google.com) is not the page's doing: it gets no
-                # address at all, so the sink sees only what pages cause.
-                "--host-resolver-rules=MAP accounts.google.com ~NOTFOUND, "
-                f"MAP * 127.0.0.1:{sink.port}, EXCLUDE 127.0.0.1",
+                # is rewritten too, so http and https both arrive there); the browser's
+                # own services resolve nowhere, so the sink sees only what pages cause.
+                "--host-resolver-rules=" + resolver_rules(sink.port),
             ],
             **options,
         )
