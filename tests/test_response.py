@@ -13,6 +13,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optout_mw import development_config
 from optout_mw.response import BodyPipeline, SkipReason, plan_response
 from optout_mw.rewrite import HTMLRewriter
 from optout_mw.rules import Rule, RuleSet
@@ -251,24 +252,21 @@ _CONTENT_TYPES = [
 def test_html_content_types_judged_alike_as_str_bytes_and_remembered(
     value: str, expected: bool
 ) -> None:
-    from optout_mw.response import (
-        HTML_CONTENT_TYPES,
-        is_html,
-        is_html_cached,
-        learn_content_type,
-    )
+    from optout_mw.engine import Engine
+    from optout_mw.response import is_html
 
+    engine = Engine(development_config())
     assert is_html(value) is expected
     assert is_html(value.encode()) is expected
     for raw in (value, value.encode()):
-        assert learn_content_type(raw) is expected
-        assert HTML_CONTENT_TYPES[raw] is expected
-        assert is_html_cached(raw) is expected
+        assert engine.learn_content_type(raw) is expected
+        assert engine.html_types.get(raw) is expected
 
 
 def test_remembered_content_types_are_bounded() -> None:
-    from optout_mw.response import HTML_CONTENT_TYPES, learn_content_type
+    from optout_mw.engine import Engine
 
+    engine = Engine(development_config())
     for index in range(1000):
-        learn_content_type(f"text/x-{index}".encode())
-    assert len(HTML_CONTENT_TYPES) <= 256
+        engine.learn_content_type(f"text/x-{index}".encode())
+    assert len(engine.html_types) <= 256

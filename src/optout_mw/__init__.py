@@ -9,12 +9,12 @@ from .config import development_config as development_config
 from .decision import DECISION_KEY as DECISION_KEY
 from .decision import HONORED_TEXT as HONORED_TEXT
 from .decision import Decision as Decision
-from .decision import get_decision as get_decision
 from .errors import ConfigError as ConfigError
 from .errors import MiddlewareNotInstalled as MiddlewareNotInstalled
 from .errors import OptOutError as OptOutError
 from .metrics import Counters as Counters
 from .reload import ReloadingConfig as ReloadingConfig
+from .request import get_decision as get_decision
 from .rules import Action as Action
 from .rules import Rule as Rule
 from .rules import RuleSet as RuleSet

@@ -1,33 +1,25 @@
 """``OptOutASGIMiddleware``: the pure-ASGI adapter (Starlette, FastAPI, any ASGI app).
 
-Only translates: it reads the request headers, stores the decision in the scope, and
-drives the protocol-neutral response plan and body pipeline. No asyncio import, so it runs
-on any ASGI event loop (asyncio, trio).
+Only translates: the scope becomes a :class:`~optout_mw.request.RequestView`, the response
+messages go through a :class:`~optout_mw.response.ResponseEnforcer`. No asyncio import, so
+it runs on any ASGI event loop (asyncio, trio).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Generator, Iterator
 from typing import Any
 
 from ._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
-from .decision import DECISION_KEY, Decision
-from .engine import Engine, MiddlewareBase, Observer
-from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
-from .response import (
-    BODY_DIGEST_HEADERS,
-    HTML_CONTENT_TYPES,
-    REFUSABLE,
-    BodyPipeline,
-    SkipReason,
-    is_html_cached,
-    learn_content_type,
-    plan_response,
-    refusal,
-)
+from .decision import DECISION_KEY
+from .endpoints import EndpointRequest
+from .engine import Engine, MiddlewareBase
+from .metrics import Observer
+from .request import RequestView, pending_decision
+from .response import Refusal, ResponseEnforcer, passes_unchanged
 
 #: ASGI extensions that would send a body around the middleware.
 _BYPASS_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopy")
-_DROP_ON_REWRITE = (b"content-length", *(name.encode() for name in BODY_DIGEST_HEADERS))
 
 
 class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
@@ -46,9 +38,106 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
             await self.app(scope, receive, send)
             return
         engine = self._source.engine()
+        view = ASGIRequest(scope, engine, self._clock, self._observer, send)
+        pending = pending_decision(view)
+        scope[DECISION_KEY] = pending
+        # Starlette's request.state reads scope["state"]; servers hand each request its own
+        # shallow copy of the lifespan state, so it is written in place, where middleware
+        # outside this one also sees it.
+        scope.setdefault("state", {})["optout"] = pending
+        observer = self._observer
+        if observer.metrics is not None:
+            observer.decision(view.decision)  # counters see every request
+        if scope.get("path", "") in engine.endpoints:
+            await _serve_endpoint(engine, view, receive, send, observer)
+            return
+        if engine.off:
+            await self.app(scope, receive, send)
+            return
+        extensions = scope.get("extensions")
+        if extensions and any(name in extensions for name in _BYPASS_EXTENSIONS) and (
+            engine.may_rewrite(view)
+        ):
+            # A copied scope: the server's own dict is never mutated.
+            scope = {**scope, "extensions": {
+                k: v for k, v in extensions.items() if k not in _BYPASS_EXTENSIONS
+            }}
+        await self.app(scope, receive, view.send)
+
+
+class ASGIRequest(RequestView):
+    """The request view of an ASGI HTTP scope, and the ``send`` the application sees.
+
+    Reads nothing until asked. The usual response (not a page, the decision not read)
+    passes with one cheap test and the server's own awaitable: no enforcer, no extra
+    coroutine. Anything else goes through an :class:`_Enforced` sender from its start on.
+    """
+
+    __slots__ = ("_enforced", "_engine", "_observer", "_scope", "_server_send")
+
+    def __init__(
+        self, scope: Scope, engine: Engine, clock: Any, observer: Observer, server_send: Send
+    ) -> None:
+        # The base's __init__ inlined: one call less on every request.
+        self._decider = engine.decider
+        self._clock = clock
+        self._scope = scope
+        self._engine = engine
+        self._observer = observer
+        self._server_send = server_send
+        self._decision = None
+        self._now = None
+        self.read_by_app = False
+        #: The sender of a response that goes through the enforcer, from its start on.
+        self._enforced: _Enforced | None = None
+
+    def send(self, message: Message) -> Awaitable[None]:
+        enforced = self._enforced
+        if enforced is not None:
+            return enforced(message)
+        if message["type"] != "http.response.start" or passes_unchanged(
+            self._engine, self, message["status"], message.get("headers", ()), True
+        ):
+            return self._server_send(message)
+        enforced = self._enforced = _Enforced(
+            self._engine.enforcer(self, self._observer, raw=True), self._server_send
+        )
+        return enforced(message)
+
+    @property
+    def method(self) -> str:
+        method: str = self._scope.get("method", "GET")
+        return method
+
+    @property
+    def path(self) -> str:
+        path: str = self._scope.get("path", "")
+        return path
+
+    @property
+    def query(self) -> str:
+        query: bytes = self._scope.get("query_string", b"")
+        return query.decode("latin-1")
+
+    @property
+    def scheme(self) -> str:
+        scheme: str = self._scope.get("scheme", "http")
+        return scheme
+
+    def headers(self) -> Iterator[tuple[str, str]]:
+        for name, value in self._scope["headers"]:
+            yield name.decode("latin-1").lower(), value.decode("latin-1")
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.headers() if key == name]
+        if not values:
+            return None
+        return ("; " if name == "cookie" else ", ").join(values)
+
+    def signal_headers(self) -> tuple[str | None, bytes | None]:
         gpc: bytes | None = None
         cookie: bytes | None = None
-        for name, value in scope["headers"]:
+        for name, value in self._scope["headers"]:
             # Servers send lowercase names; the length test keeps odd casing cheap to accept.
             size = len(name)
             if size == 6 and (name == b"cookie" or name.lower() == b"cookie"):
@@ -56,96 +145,96 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
             elif size == 7 and (name == b"sec-gpc" or name.lower() == b"sec-gpc"):
                 # Joined as WSGI joins repeated fields; each member is judged alone.
                 gpc = value if gpc is None else gpc + b", " + value
-        now = self._clock()
-        decision = engine.decider.for_request(
-            None if gpc is None else gpc.decode("latin-1"),
-            cookie,
-            now,
-        )
-        scope[DECISION_KEY] = decision
-        # Starlette's request.state reads scope["state"]; servers hand each request its own
-        # shallow copy of the lifespan state, so it is written in place, where middleware
-        # outside this one also sees it.
-        scope.setdefault("state", {})["optout"] = decision
-        observer = self._observer
-        if observer.metrics is not None:
-            observer.decision(decision)
-        path: str = scope.get("path", "")
-        if path in engine.endpoints:
-            await _serve_endpoint(engine, scope, receive, send, decision, now, observer)
+        return (None if gpc is None else gpc.decode("latin-1")), cookie
+
+
+class _Done:
+    """An awaitable that completes at once (for messages that are held or dropped)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return iter(())  # type: ignore[return-value]  # yields nothing: done at once
+
+
+_DONE = _Done()
+
+
+class _Enforced:
+    """Response messages through the enforcer, from the start message on."""
+
+    __slots__ = ("_enforcer", "_pending", "_refused", "_rewriting", "_send", "_started")
+
+    def __init__(self, enforcer: ResponseEnforcer, send: Send) -> None:
+        self._enforcer = enforcer
+        self._send = send
+        #: The held start message.
+        self._pending: Message | None = None
+        self._refused = False
+        self._rewriting = False
+        self._started = False
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self._rewriting:
+                return self._body(message, self._enforcer)
+            return _DONE if self._refused else self._send(message)
+        if kind == "http.response.start":
+            return self._start(message)
+        # Trailers, unknown extensions: whatever comes, a held start goes first.
+        if self._pending is not None:
+            return self._flush_then(message)
+        return _DONE if self._refused else self._send(message)
+
+    def _start(self, message: Message) -> Awaitable[None]:
+        if self._started:
+            raise RuntimeError("optout_mw: unexpected repeated http.response.start message")
+        self._started = True
+        enforcer = self._enforcer
+        start = enforcer.start(int(message["status"]), message.get("headers", ()))
+        if start.refusal is not None:
+            return self._refuse(start.refusal)
+        self._rewriting = enforcer.rewrites
+        if start.hold:
+            self._pending = message
+            return _DONE
+        if start.headers is not None:
+            message = {**message, "headers": start.headers}
+        return self._send(message)
+
+    async def _body(self, message: Message, enforcer: ResponseEnforcer) -> None:
+        more: bool = message.get("more_body", False)
+        out = enforcer.body(message.get("body", b""), more)
+        if enforcer.refusal is not None:
+            self._pending = None
+            await self._refuse(enforcer.refusal)
             return
-        if engine.off:
-            await self.app(scope, receive, send)
+        headers: RawHeaders | None = enforcer.take_start()
+        if headers is not None:
+            assert self._pending is not None
+            held, self._pending = self._pending, None
+            await self._send({**held, "headers": headers})
+        elif not out and more:
             return
-        applies = engine.path_applies(path)
-        if engine.wants_rewrite(decision, applies):
-            responder = _Responder(engine, scope, path, decision, now, observer)
-            await responder.run(self.app, receive, send)
-        elif decision.signals or (applies and engine.vary):
-            # Signals may mean write-back cookies; either way only HTML responses change.
-            sender = _html_header_sender(send, engine, decision, now, applies)
-            await self.app(scope, receive, sender)
-        else:
-            await self.app(scope, receive, send)
+        self._rewriting = enforcer.rewrites
+        await self._send({**message, "body": out})
 
+    async def _flush_then(self, message: Message) -> None:
+        held, self._pending = self._pending, None
+        if held is not None:
+            await self._send({**held, "headers": self._enforcer.take_start()})
+        await self._send(message)
 
-def _content_type(headers: RawHeaders) -> bytes | None:
-    for key, value in headers:
-        if len(key) == 12 and key.lower() == b"content-type":
-            return value
-    return None
-
-
-def _add_vary(headers: RawHeaders, engine: Engine) -> None:
-    for key, _ in headers:
-        if len(key) == 4 and key.lower() == b"vary":
-            existing = (value.decode("latin-1") for value in get_all(headers, b"vary"))
-            merged = merge_vary(existing, engine.vary)
-            if merged is not None:
-                set_header(headers, b"vary", merged.encode("latin-1"))
-            return
-    if engine.vary_value:
-        headers.append((b"vary", engine.vary_value.encode("latin-1")))
-
-
-def _weaken_etag(headers: RawHeaders) -> None:
-    etag = get_header(headers, b"etag")
-    if etag is not None:
-        set_header(headers, b"etag", weaken_etag(etag.decode("latin-1")).encode("latin-1"))
-
-
-def _add_cookies(headers: RawHeaders, set_cookies: list[str]) -> None:
-    headers.extend((b"set-cookie", value.encode("latin-1")) for value in set_cookies)
-
-
-def _html_header_sender(
-    send: Send, engine: Engine, decision: Decision, now: float, applies: bool
-) -> Send:
-    """Adds ``Vary`` (where the path is enforced) and any write-back cookies to HTML
-    responses; touches nothing else."""
-
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = message.get("headers", ())
-            # Inlined: this runs for every response of every request.
-            for key, value in headers:
-                if key == b"content-type" or (len(key) == 12 and key.lower() == b"content-type"):
-                    html = HTML_CONTENT_TYPES.get(value)
-                    if html is None:
-                        html = learn_content_type(value)
-                    if html:
-                        edited = list(headers)
-                        if applies:
-                            _add_vary(edited, engine)
-                        if decision.signals:
-                            cookies = engine.surface.response_cookies(decision, now)
-                            if cookies:
-                                _add_cookies(edited, cookies)
-                        message = {**message, "headers": edited}
-                    break
-        await send(message)
-
-    return send_with_headers
+    async def _refuse(self, refusal: Refusal) -> None:
+        self._refused = True
+        self._rewriting = False
+        await self._send({
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in refusal.headers],
+        })
+        await self._send({"type": "http.response.body", "body": refusal.body})
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
@@ -168,195 +257,34 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
 
 
 async def _serve_endpoint(
-    engine: Engine,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    decision: Decision,
-    now: float,
-    observer: Observer,
+    engine: Engine, view: ASGIRequest, receive: Receive, send: Send, observer: Observer
 ) -> None:
-    from .endpoints import EndpointRequest
-
     surface = engine.surface
-    method: str = scope.get("method", "GET")
-    path: str = scope.get("path", "")
+    method = view.method.upper()
     body, too_large = b"", False
-    if surface.wants_body(method, path):
+    if surface.wants_body(method, view.path):
         read = await _read_body(receive, engine.config.max_form_bytes)
         if read is None:
             return
         body, too_large = read
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in headers:
-            headers[name] += ("; " if name == "cookie" else ", ") + value
+    joined: dict[str, str] = {}
+    for name, value in view.headers():
+        if name in joined:
+            joined[name] += ("; " if name == "cookie" else ", ") + value
         else:
-            headers[name] = value
+            joined[name] = value
     request = EndpointRequest(
-        method=method.upper(),
-        path=path,
-        query=scope.get("query_string", b"").decode("latin-1"),
-        headers=headers,
+        method=method,
+        path=view.path,
+        query=view.query,
+        headers=joined,
         body=body,
         body_too_large=too_large,
-        scheme=scope.get("scheme", "http"),
+        scheme=view.scheme,
     )
-    response = surface.handle(request, decision, now)
+    response = surface.handle(request, view.decision, view.now)
     if response.event is not None:
         observer.choice(response.event.kind)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status,
-            "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
-            ],
-        }
-    )
-    await send({"type": "http.response.body",
-                "body": b"" if method == "HEAD" else response.body})
-
-
-class _Responder:
-    """Per-request state for a response that may be rewritten."""
-
-    __slots__ = (
-        "decision", "engine", "held", "now", "observer", "path", "pipeline", "refused",
-        "scope", "send", "started",
-    )
-
-    def __init__(
-        self,
-        engine: Engine,
-        scope: Scope,
-        path: str,
-        decision: Decision,
-        now: float,
-        observer: Observer,
-    ) -> None:
-        self.engine = engine
-        self.observer = observer
-        self.scope = scope
-        self.path = path
-        self.decision = decision
-        self.now = now
-        self.held: Message | None = None
-        self.pipeline: BodyPipeline | None = None
-        self.started = False
-        self.refused = False
-
-    async def run(self, app: ASGIApp, receive: Receive, send: Send) -> None:
-        self.send = send
-        scope = self.scope
-        extensions: dict[str, Any] | None = scope.get("extensions")
-        if extensions and any(name in extensions for name in _BYPASS_EXTENSIONS):
-            # A copied scope: the server's own dict is never mutated.
-            scope = {
-                **scope,
-                "extensions": {k: v for k, v in extensions.items() if k not in _BYPASS_EXTENSIONS},
-            }
-        await app(scope, receive, self.send_wrapper)
-
-    async def send_wrapper(self, message: Message) -> None:
-        if self.refused:
-            return  # a 502 went out instead of this response
-        kind = message["type"]
-        if kind == "http.response.start":
-            await self._start(message)
-        elif kind == "http.response.body" and self.pipeline is not None:
-            await self._body(message, self.pipeline)
-        else:
-            # Trailers, unknown extensions: whatever comes, the held start goes first.
-            if self.held is not None:
-                await self._flush_held()
-            await self.send(message)
-
-    async def _start(self, message: Message) -> None:
-        if self.started:
-            raise RuntimeError("optout_mw: unexpected repeated http.response.start message")
-        self.started = True
-        status = int(message["status"])
-        content_type = _content_type(message.get("headers", ()))
-        if status != 304 and (content_type is None or not is_html_cached(content_type)):
-            await self.send(message)  # not a page: nothing to add, nothing to rewrite
-            return
-        headers: RawHeaders = list(message.get("headers", ()))
-        encoding = get_header(headers, b"content-encoding")
-        plan = plan_response(
-            method=self.scope.get("method", "GET"),
-            status=status,
-            content_type=content_type.decode("latin-1") if content_type is not None else None,
-            content_encoding=encoding.decode("latin-1") if encoding is not None else None,
-            wants_rewrite=True,
-        )
-        if plan.html:
-            _add_vary(headers, self.engine)
-            _add_cookies(headers, self.engine.surface.response_cookies(self.decision, self.now))
-        if plan.skip_reason is not None:
-            self.observer.skipped(plan.skip_reason, self.path)
-            if plan.skip_reason in REFUSABLE and self.engine.refuses:
-                await self._refuse(plan.skip_reason)
-                return
-        if self.engine.enforce:
-            if plan.drop_length:
-                remove_headers(headers, (b"content-length",))
-            if plan.weaken_etag:
-                _weaken_etag(headers)
-        message = {**message, "headers": headers}
-        if not plan.rewrite:
-            await self.send(message)
-            return
-        csp = get_header(headers, b"content-security-policy")
-        self.pipeline = self.engine.new_pipeline(
-            plan, self.path, self.decision, csp.decode("latin-1") if csp is not None else None,
-            self.observer,
-        )
-        if not self.engine.enforce:
-            # Report mode changes no byte, so nothing needs holding.
-            await self.send(message)
-            return
-        remove_headers(headers, _DROP_ON_REWRITE)
-        _weaken_etag(headers)
-        self.held = message
-
-    async def _refuse(self, reason: SkipReason) -> None:
-        self.refused = True
-        self.held = None
-        self.pipeline = None
-        status, headers, body = refusal(reason, self.engine.vary)
-        await self.send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
-        })
-        await self.send({"type": "http.response.body", "body": body})
-
-    async def _body(self, message: Message, pipeline: BodyPipeline) -> None:
-        body: bytes = message.get("body", b"")
-        more: bool = message.get("more_body", False)
-        out = pipeline.feed(body)
-        if pipeline.failed in REFUSABLE and self.held is not None and self.engine.refuses:
-            self.observer.skipped(SkipReason.UTF16_BOM, self.path)
-            await self._refuse(SkipReason.UTF16_BOM)
-            return
-        if not more:
-            out += pipeline.close()
-            self.pipeline = None
-            if pipeline.failed is not None:
-                self.observer.skipped(pipeline.failed, self.path)
-            if self.held is not None:
-                # The whole body came in one message: its new length is known.
-                set_header(self.held["headers"], b"content-length", str(len(out)).encode())
-        if self.held is not None:
-            await self._flush_held()
-        elif not out and more:
-            return
-        await self.send({**message, "body": out})
-
-    async def _flush_held(self) -> None:
-        if self.held is not None:
-            held, self.held = self.held, None
-            await self.send(held)
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else response.body})

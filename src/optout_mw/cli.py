@@ -375,7 +375,7 @@ _WARNING: Final = """\
 def builtin_demo_app(config: OptOutConfig | None = None) -> Any:
     """A tiny WSGI site with tracker tags, wrapped in the middleware."""
     from ._types import StartResponse, WSGIEnviron
-    from .decision import get_decision
+    from .request import get_decision
     from .wsgi import OptOutWSGIMiddleware
 
     def page(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from .config import Mode, OptOutConfig
 from .cookies import ChoiceCookieCodec, ChoiceStatus, CookieReader, StoredChoice
-from .errors import MiddlewareNotInstalled
+from .gpp import GppOutcome, gpp_verdict
 from .signals import GPC_ON, Signal, SignalKind, Verdict, parse_gpc, parse_us_privacy
 
 #: Key of the decision in the WSGI environ and the ASGI scope.
@@ -252,16 +252,17 @@ _CHOICE_REASONS = {
 }
 
 
+_GPP_VERDICTS = {
+    GppOutcome.OPTED_OUT: Verdict.OPT_OUT,
+    GppOutcome.NOT_OPTED_OUT: Verdict.NO_OPT_OUT,
+    GppOutcome.NOT_APPLICABLE: Verdict.NOT_APPLICABLE,
+}
+
+
 def gpp_signal(gpp: str, gpp_sid: str | None) -> Signal:
     """The GPP signal, via the codec in :mod:`optout_mw.gpp`."""
-    from .gpp import GppOutcome, gpp_verdict
-
     verdict = gpp_verdict(gpp, gpp_sid)
-    mapped = {
-        GppOutcome.OPTED_OUT: Verdict.OPT_OUT,
-        GppOutcome.NOT_OPTED_OUT: Verdict.NO_OPT_OUT,
-        GppOutcome.NOT_APPLICABLE: Verdict.NOT_APPLICABLE,
-    }.get(verdict.outcome, Verdict.INVALID)
+    mapped = _GPP_VERDICTS.get(verdict.outcome, Verdict.INVALID)
     return Signal(SignalKind.GPP, mapped, f"GPP: {verdict.reason}")
 
 
@@ -295,29 +296,3 @@ def _conclude(
         mode=config.mode,
         stored_choice=stored,
     )
-
-
-def get_decision(request: Any) -> Decision:
-    """The decision for ``request``: a WSGI environ, an ASGI scope, a Starlette/FastAPI
-    ``Request`` or a Flask/Werkzeug ``Request``.
-
-    :raises MiddlewareNotInstalled: when no optout-mw middleware handled the request.
-    """
-    mapping: Any = None
-    for attribute in ("scope", "environ"):
-        inner = getattr(request, attribute, None)
-        if isinstance(inner, Mapping):
-            mapping = inner
-            break
-    else:
-        if isinstance(request, Mapping):
-            mapping = request
-    decision = mapping.get(DECISION_KEY) if mapping is not None else None
-    if not isinstance(decision, Decision):
-        raise MiddlewareNotInstalled(
-            "no optout-mw decision on this request: wrap the application with "
-            "OptOutWSGIMiddleware (Flask: app.wsgi_app = OptOutWSGIMiddleware(app.wsgi_app, "
-            "config=...)) or add OptOutASGIMiddleware (Starlette/FastAPI: "
-            "app.add_middleware(OptOutASGIMiddleware, config=...))"
-        )
-    return decision

@@ -12,44 +12,54 @@ import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+from ._cache import BoundedCache
 from .config import Mode, OptOutConfig
 from .decision import Decider, Decision
-from .metrics import (
-    Metrics,
-    RateLimitedLog,
-    record_choice,
-    record_decision,
-    record_findings,
-    record_skip,
-)
-from .response import BodyPipeline, ResponsePlan, SkipReason
+from .metrics import Metrics, Observer, record_findings, record_report_summary
+from .request import RequestView
+from .response import BodyPipeline, ResponseEnforcer, ResponsePlan, SkipReason, is_html
 from .rewrite import HTMLRewriter, warm_up
 
 logger = logging.getLogger("optout_mw")
 AppT = TypeVar("AppT")
 
+#: Distinct ``Content-Type`` values whose HTML verdict is remembered: an application sends
+#: only a handful, and a dict lookup costs a fraction of a regex match.
+_CONTENT_TYPES_REMEMBERED = 256
+
 
 class Engine:
+    """Everything one configuration compiles to, built once and shared by every request:
+    the decider, the rule set, the endpoints, the write-back cookies, and the factory of
+    per-response :class:`~optout_mw.response.ResponseEnforcer` objects."""
+
     __slots__ = (
         "_exclude", "_include", "_transforms", "all_paths", "config", "decider", "endpoints",
-        "enforce", "off", "refuses", "ruleset", "surface", "vary", "vary_value",
+        "enforce", "html_types", "off", "refuses", "ruleset", "surface", "vary", "writeback",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
+        # Function-level import: endpoints sits on a floor above the response path, which
+        # the engine builds first.
         from .endpoints import Surface
 
         self.config = config
         self.decider = Decider(config)
         self.ruleset = config.ruleset
+        #: Request headers a page depends on, for ``Vary``.
         self.vary = config.vary
-        #: The ``Vary`` value to add when a response has none of its own.
-        self.vary_value = ", ".join(config.vary)
         self.off = config.mode is Mode.OFF
         self.enforce = config.mode is Mode.ENFORCE
         self.refuses = self.enforce and config.refuse_unrewritable
         self.surface = Surface(config)
+        #: Builds the write-back ``Set-Cookie`` values of HTML responses.
+        self.writeback = self.surface
         #: The enabled endpoint paths (membership is all the hot path needs).
         self.endpoints = self.surface.paths
+        #: ``Content-Type`` value (raw ASGI bytes or WSGI str) -> whether it is HTML.
+        self.html_types: BoundedCache[str | bytes, bool] = BoundedCache(
+            _CONTENT_TYPES_REMEMBERED
+        )
         self._include = config.include_paths
         self._exclude = config.exclude_paths
         #: Whether every path is enforced (no include or exclude list to test).
@@ -57,6 +67,24 @@ class Engine:
         self._transforms = bool(self.ruleset) or (config.inject_stubs and self.enforce)
         if self._transforms and not self.off:
             warm_up()  # at start-up rather than on the first opted-out visitor's page
+
+    def learn_content_type(self, value: str | bytes) -> bool:
+        """Whether a ``Content-Type`` value is HTML, remembered in :attr:`html_types`."""
+        return self.html_types.put(value, is_html(value))
+
+    def is_html(self, content_type: str | bytes) -> bool:
+        """:func:`~optout_mw.response.is_html` through :attr:`html_types`."""
+        known = self.html_types.get(content_type)
+        return self.learn_content_type(content_type) if known is None else known
+
+    def enforcer(self, view: RequestView, observer: Observer, *, raw: bool) -> ResponseEnforcer:
+        """A new enforcer for one response to ``view`` (``raw``: ASGI ``bytes`` headers)."""
+        return ResponseEnforcer(self, view, observer, raw=raw)
+
+    def may_rewrite(self, view: RequestView) -> bool:
+        """Whether this request's HTML responses would be rewritten or reported (computes
+        the decision)."""
+        return self.wants_rewrite(view.decision, self.path_applies(view.path))
 
     def path_applies(self, path: str) -> bool:
         if self.all_paths:
@@ -99,34 +127,10 @@ class Engine:
         )
 
 
-class Observer:
-    """The counters and rate-limited log of one middleware instance; survives reloads.
-
-    :param metrics: where counts go (:class:`~optout_mw.metrics.Counters`,
-        :class:`~optout_mw.metrics.PrometheusMetrics`, or your own); ``None`` counts nothing.
-    """
-
-    __slots__ = ("log", "metrics")
-
-    def __init__(self, metrics: Metrics | None = None) -> None:
-        self.metrics = metrics
-        self.log = RateLimitedLog(logger)
-
-    def decision(self, decision: Decision) -> None:
-        if self.metrics is not None:
-            record_decision(self.metrics, decision)
-
-    def skipped(self, reason: SkipReason, path: str) -> None:
-        record_skip(self.metrics, reason, log=self.log, path=path)
-
-    def choice(self, kind: str) -> None:
-        record_choice(self.metrics, kind)
-
-
 class _Observed:
     """Wraps the rewriter to count and log what it found or skipped when the body ends."""
 
-    __slots__ = ("_observer", "_path", "_report_only", "_rewriter")
+    __slots__ = ("_observer", "_path", "_report_only", "_rewriter", "_would_remove")
 
     def __init__(
         self, rewriter: HTMLRewriter, path: str, observer: Observer, report_only: bool
@@ -135,6 +139,8 @@ class _Observed:
         self._path = path
         self._observer = observer
         self._report_only = report_only
+        #: Report mode: findings per rule, for the page's one summary line.
+        self._would_remove: dict[str, int] = {}
 
     def feed(self, data: bytes) -> bytes:
         out = self._rewriter.feed(data)
@@ -148,12 +154,18 @@ class _Observed:
         observer = self._observer
         findings = self._rewriter.findings
         record_findings(observer.metrics, observer.log, self._path, findings, self._report_only)
+        if self._report_only:
+            counts = self._would_remove
+            for finding in findings:
+                counts[finding.rule] = counts.get(finding.rule, 0) + 1
         findings.clear()
 
     def close(self) -> bytes:
         out = self._rewriter.close()
         self._drain()
         observer = self._observer
+        if self._would_remove:
+            record_report_summary(observer.log, self._path, self._would_remove)
         if self._rewriter.overflowed:
             observer.skipped(SkipReason.BUFFER_OVERFLOW, self._path)
         return out
@@ -173,10 +185,27 @@ class MiddlewareBase(Generic[AppT]):
     ) -> None:
         self.app = app
         self._observer = Observer(metrics)
-        self._source: EngineSource = (
-            StaticSource(config) if isinstance(config, OptOutConfig) else config
-        )
+        self._source = _engine_source(config, type(self).__name__)
         self._clock = clock
+
+
+def _engine_source(config: object, adapter: str) -> EngineSource:
+    """The engine source for ``config=``; a clear ``TypeError`` at construction for
+    anything else (a dict, ``None``), rather than an ``AttributeError`` on every request."""
+    if isinstance(config, OptOutConfig):
+        return StaticSource(config)
+    if callable(getattr(config, "engine", None)):
+        return config  # type: ignore[return-value]  # an EngineSource, checked by duck type
+    hint = ""
+    if isinstance(config, dict):
+        hint = (" (a dict: build the configuration with OptOutConfig(**values) or "
+                "load_config(mapping=...))")
+    elif config is None:
+        hint = " (build one with load_config() or OptOutConfig(secret_keys=[...]))"
+    raise TypeError(
+        f"{adapter}(config=...) expects an OptOutConfig or a ReloadingConfig, got "
+        f"{type(config).__name__}{hint}"
+    )
 
 
 class EngineSource(Protocol):

@@ -18,7 +18,8 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
-from .decision import Decision, get_decision
+from .decision import Decision
+from .request import get_decision
 
 
 def optout_decision(request: Request) -> Decision:

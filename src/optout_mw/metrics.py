@@ -38,6 +38,7 @@ __all__ = [
     "COUNTER_HELP",
     "Counters",
     "Metrics",
+    "Observer",
     "PrometheusMetrics",
     "RateLimitedLog",
     "record_choice",
@@ -386,3 +387,44 @@ def record_choice(metrics: Metrics | None, kind: str) -> None:
     """Count a choice made on the opt-out page (``opt_out`` or ``opt_in``)."""
     if metrics is not None:
         metrics.increment(CHOICES, {"kind": str(kind)})
+
+
+def record_report_summary(log: RateLimitedLog, path: str, counts: Mapping[str, int]) -> None:
+    """Report mode's one line per page at ``WARNING``, so a rollout is visible with default
+    logging: what enforcing would have removed from this page (each path once per window)."""
+    total = sum(counts.values())
+    rules = ", ".join(f"{rule} x{count}" for rule, count in sorted(counts.items()))
+    log.log(
+        logging.WARNING,
+        ("report", path),
+        "optout_mw: report mode: enforcing would remove %d tracker element(s) from %s (%s); "
+        "nothing was changed",
+        total,
+        path,
+        rules,
+        extra={"optout_path": path, "optout_mode": "report", "optout_would_remove": total,
+               "optout_rules": dict(counts)},
+    )
+
+
+class Observer:
+    """The counters and rate-limited log of one middleware instance; survives reloads.
+
+    :param metrics: where counts go (:class:`Counters`, :class:`PrometheusMetrics`, or your
+        own); ``None`` counts nothing.
+    """
+
+    __slots__ = ("log", "metrics")
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+        self.log = RateLimitedLog(logger)
+
+    def decision(self, decision: Decision) -> None:
+        record_decision(self.metrics, decision)
+
+    def skipped(self, reason: str, path: str) -> None:
+        record_skip(self.metrics, reason, log=self.log, path=path)
+
+    def choice(self, kind: str) -> None:
+        record_choice(self.metrics, kind)

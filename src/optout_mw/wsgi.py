@@ -2,9 +2,12 @@
 
 Flask: ``app.wsgi_app = OptOutWSGIMiddleware(app.wsgi_app, config=...)``.
 
-Correct for everything PEP 3333 allows an application to do: ``start_response`` called late
-(generator apps), the ``write()`` callable, a second ``start_response`` with ``exc_info``,
-and ``close()``, which reaches the application's iterable exactly once whatever happens.
+Only translates: the environ becomes a :class:`~optout_mw.request.RequestView`; the
+response's ``start_response``, ``write()`` and iterable go through a
+:class:`~optout_mw.response.ResponseEnforcer`. Correct for everything PEP 3333 allows an
+application to do: ``start_response`` called late (generator apps), the ``write()``
+callable, a second ``start_response`` with ``exc_info``, and ``close()``, which reaches the
+application's iterable exactly once whatever happens.
 """
 
 from __future__ import annotations
@@ -14,23 +17,14 @@ from http import HTTPStatus
 from typing import Any
 
 from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
-from .decision import DECISION_KEY, Decision
-from .engine import Engine, MiddlewareBase, Observer
-from .headers import get_all, get_header, merge_vary, remove_headers, set_header, weaken_etag
-from .response import (
-    BODY_DIGEST_HEADERS,
-    HTML_CONTENT_TYPES,
-    REFUSABLE,
-    BodyPipeline,
-    ResponsePlan,
-    SkipReason,
-    learn_content_type,
-    plan_response,
-    refusal,
-)
+from .decision import DECISION_KEY
+from .endpoints import EndpointRequest
+from .engine import Engine, MiddlewareBase
+from .metrics import Observer
+from .request import RequestView, pending_decision
+from .response import Refusal, ResponseEnforcer, Start
 
 _Headers = list[tuple[str, str]]
-_DROP_ON_REWRITE = ("content-length", *BODY_DIGEST_HEADERS)
 
 
 class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
@@ -45,66 +39,318 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         engine = self._source.engine()
-        now = self._clock()
-        decision = engine.decider.for_request(
-            environ.get("HTTP_SEC_GPC"), environ.get("HTTP_COOKIE"), now
-        )
-        environ[DECISION_KEY] = decision
+        view = WSGIRequest(environ, engine, self._clock)
+        environ[DECISION_KEY] = pending_decision(view)
         observer = self._observer
         if observer.metrics is not None:
-            observer.decision(decision)
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        if path in engine.endpoints:
-            return _serve_endpoint(engine, environ, start_response, decision, now, path, observer)
+            observer.decision(view.decision)  # counters see every request
+        if view.path in engine.endpoints:
+            return _serve_endpoint(engine, view, environ, start_response, observer)
         if engine.off:
             return self.app(environ, start_response)
-        applies = engine.path_applies(path)
-        if engine.wants_rewrite(decision, applies):
-            response = _RewritingResponse(
-                engine, environ, start_response, path, decision, now, observer
-            )
-            return response.call(self.app, environ)
-        if decision.signals or (applies and engine.vary):
-            # Signals may mean write-back cookies; either way only HTML responses change.
-            sender = _html_start_response(start_response, engine, decision, now, applies)
-            return self.app(environ, sender)
-        return self.app(environ, start_response)
+        return _Response(engine, view, observer, start_response).call(self.app, environ)
+
+
+class WSGIRequest(RequestView):
+    """The request view of a WSGI environ; reads nothing until asked."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: WSGIEnviron, engine: Engine, clock: Any) -> None:
+        # The base's __init__ inlined: one call less on every request.
+        self._decider = engine.decider
+        self._clock = clock
+        self._decision = None
+        self._now = None
+        self.read_by_app = False
+        self._environ = environ
+
+    @property
+    def method(self) -> str:
+        return str(self._environ.get("REQUEST_METHOD", "GET")).upper()
+
+    @property
+    def path(self) -> str:
+        environ = self._environ
+        return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+
+    @property
+    def query(self) -> str:
+        return str(self._environ.get("QUERY_STRING", ""))
+
+    @property
+    def scheme(self) -> str:
+        return str(self._environ.get("wsgi.url_scheme", "http"))
+
+    def headers(self) -> Iterator[tuple[str, str]]:
+        # PEP 3333: the server has already joined repeated fields (and CGI keeps the two
+        # entity headers without the HTTP_ prefix).
+        for key, value in self._environ.items():
+            if key.startswith("HTTP_"):
+                yield key[5:].replace("_", "-").lower(), str(value)
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                yield key.replace("_", "-").lower(), str(value)
+
+    def header(self, name: str) -> str | None:
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        value = self._environ.get(key)
+        return None if value is None else str(value)
+
+    def signal_headers(self) -> tuple[str | None, str | None]:
+        environ = self._environ
+        return environ.get("HTTP_SEC_GPC"), environ.get("HTTP_COOKIE")
+
+
+def _status_code(status: str) -> int:
+    try:
+        return int(status[:3])
+    except ValueError:
+        return 500
+
+
+class _Response:
+    """The iterable returned for every request that is not an endpoint.
+
+    When ``start_response`` is called eagerly and nothing in the body changes, the
+    application's own iterable is returned (``wsgi.file_wrapper`` and its ``close()`` kept).
+    A held start (a page being rewritten) reaches the server with the first output, so a
+    body that arrives whole (its length equals the declared ``Content-Length``) gets its
+    new length; a streamed one loses the header.
+    """
+
+    __slots__ = (
+        "_app_iter",
+        "_closed",
+        "_done",
+        "_drop_rest",
+        "_enforcer",
+        "_engine",
+        "_held_status",
+        "_iterator",
+        "_observer",
+        "_refusal",
+        "_server_start",
+        "_server_write",
+        "_started",
+        "_view",
+    )
+
+    def __init__(
+        self, engine: Engine, view: RequestView, observer: Observer, start_response: StartResponse
+    ) -> None:
+        self._engine = engine
+        self._view = view
+        self._observer = observer
+        self._server_start = start_response
+        self._server_write: Write | None = None
+        #: The enforcer while the body goes through it (rewritten, reported or held).
+        self._enforcer: ResponseEnforcer | None = None
+        self._held_status: str | None = None
+        self._refusal: Refusal | None = None
+        self._started = False
+        self._app_iter: Iterable[bytes] = ()
+        self._iterator: Iterator[bytes] | None = None
+        self._done = False
+        self._closed = False
+        #: A whole declared body was rewritten at once: bytes the application sends beyond
+        #: its own Content-Length are dropped.
+        self._drop_rest = False
+
+    def call(self, app: WSGIApp, environ: WSGIEnviron) -> Iterable[bytes]:
+        result = app(environ, self.start_response)
+        if self._started and self._enforcer is None and self._refusal is None:
+            return result  # started eagerly, nothing to change in the body
+        self._app_iter = result
+        return self
+
+    # -- start_response / write --------------------------------------------------------
+
+    def start_response(
+        self, status: str, headers: _Headers, exc_info: OptExcInfo | None = None
+    ) -> Write:
+        if exc_info is not None and exc_info[0] is not None:
+            try:
+                if self._started:
+                    return self._restart(status, headers, exc_info)
+            finally:
+                exc_info = None
+        elif self._started:
+            raise AssertionError("start_response called a second time without exc_info")
+        self._started = True
+        enforcer = self._engine.enforcer(self._view, self._observer, raw=False)
+        return self._apply(status, headers, enforcer, enforcer.start(_status_code(status), headers))
+
+    def _restart(self, status: str, headers: _Headers, exc_info: OptExcInfo) -> Write:
+        enforcer = self._enforcer or self._engine.enforcer(self._view, self._observer, raw=False)
+        start = enforcer.restart(_status_code(status), headers)
+        self._enforcer = None
+        self._refusal = None
+        if self._server_write is None:
+            return self._apply(status, headers, enforcer, start)
+        # Headers already went to the server: it raises if they reached the client, or
+        # replaces them.
+        new_headers = start.headers if start.headers is not None else list(headers)
+        if start.hold:
+            new_headers = enforcer.take_start()
+        if enforcer.rewrites:
+            self._enforcer = enforcer
+        self._server_write = self._server_start(status, new_headers, exc_info)
+        return self.write
+
+    def _apply(
+        self, status: str, headers: _Headers, enforcer: ResponseEnforcer, start: Start
+    ) -> Write:
+        if start.refusal is not None:
+            self._refusal = start.refusal
+            return self.write
+        if start.hold:
+            self._enforcer = enforcer
+            self._held_status = status
+            return self.write
+        if enforcer.rewrites:
+            self._enforcer = enforcer  # report mode: the body is read, never changed
+        self._server_write = self._server_start(
+            status, headers if start.headers is None else start.headers
+        )
+        return self._server_write if self._enforcer is None else self.write
+
+    def _start_server(self, headers: _Headers) -> Write:
+        assert self._held_status is not None
+        status, self._held_status = self._held_status, None
+        self._server_write = self._server_start(status, headers)
+        return self._server_write
+
+    def _release(self, enforcer: ResponseEnforcer) -> None:
+        headers: _Headers | None = enforcer.take_start()
+        if headers is not None:
+            self._start_server(headers)
+
+    def _refusal_start(self) -> bytes:
+        """Starts the 502 and returns its body, the first time; then nothing."""
+        refusal = self._refusal
+        if refusal is None or self._server_write is not None:
+            return b""
+        self._held_status = None
+        self._server_write = self._server_start(
+            f"{refusal.status} Bad Gateway", list(refusal.headers)
+        )
+        return refusal.body
+
+    def write(self, data: bytes) -> None:
+        if not self._started:
+            raise AssertionError("write() called before start_response()")
+        if self._refusal is not None:
+            body = self._refusal_start()
+            if body and self._server_write is not None:
+                self._server_write(body)
+            return
+        enforcer = self._enforcer
+        out = enforcer.body(data, True) if enforcer is not None else data
+        if enforcer is not None:
+            if enforcer.refusal is not None:
+                self._refusal = enforcer.refusal
+                self.write(b"")
+                return
+            self._release(enforcer)
+        if self._server_write is None:  # pragma: no cover - a start is always in place here
+            raise AssertionError("write() before the response started")
+        if out:
+            self._server_write(out)
+
+    # -- the iterable ----------------------------------------------------------------
+
+    def __iter__(self) -> _Response:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        if self._iterator is None:
+            self._iterator = iter(self._app_iter)
+        try:
+            chunk = next(self._iterator)
+        except StopIteration:
+            self._done = True
+            return self._finish()
+        if not self._started:
+            raise AssertionError("the application returned a body before start_response()")
+        if self._refusal is not None:
+            return self._refusal_start()
+        enforcer = self._enforcer
+        if enforcer is None:
+            return b"" if self._drop_rest else chunk
+        if self._held_status is not None:
+            declared = enforcer.declared_length
+            more = declared is None or declared != len(chunk)
+            out = enforcer.body(chunk, more)
+            if enforcer.refusal is not None:
+                self._refusal = enforcer.refusal
+                self._enforcer = None
+                return self._refusal_start()
+            self._release(enforcer)
+            if not more:
+                self._enforcer = None
+                self._drop_rest = True
+            return out
+        return enforcer.body(chunk, True)
+
+    def _finish(self) -> bytes:
+        if not self._started:
+            raise AssertionError("the application returned without calling start_response()")
+        if self._refusal is not None:
+            body = self._refusal_start()
+            if not body:
+                raise StopIteration
+            return body
+        enforcer = self._enforcer
+        self._enforcer = None
+        if enforcer is None:
+            raise StopIteration
+        out = enforcer.body(b"", False)
+        if enforcer.refusal is not None:
+            self._refusal = enforcer.refusal
+            body = self._refusal_start()
+            if not body:
+                raise StopIteration
+            return body
+        self._release(enforcer)
+        if not out:
+            raise StopIteration
+        return out
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close: Callable[[], Any] | None = getattr(self._app_iter, "close", None)
+        if close is not None:
+            close()
 
 
 def _serve_endpoint(
     engine: Engine,
+    view: WSGIRequest,
     environ: WSGIEnviron,
     start_response: StartResponse,
-    decision: Decision,
-    now: float,
-    path: str,
     observer: Observer,
 ) -> Iterable[bytes]:
-    from .endpoints import EndpointRequest
-
     surface = engine.surface
-    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    method = view.method
     body, too_large = b"", False
-    if surface.wants_body(method, path):
+    if surface.wants_body(method, view.path):
         body, too_large = _read_body(environ, engine.config.max_form_bytes)
-    headers = {
-        key[5:].replace("_", "-").lower(): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = str(environ[key])
     request = EndpointRequest(
         method=method,
-        path=path,
-        query=str(environ.get("QUERY_STRING", "")),
-        headers=headers,
+        path=view.path,
+        query=view.query,
+        headers=dict(view.headers()),
         body=body,
         body_too_large=too_large,
-        scheme=str(environ.get("wsgi.url_scheme", "http")),
+        scheme=view.scheme,
     )
-    response = surface.handle(request, decision, now)
+    response = surface.handle(request, view.decision, view.now)
     if response.event is not None:
         observer.choice(response.event.kind)
     reason = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Unknown"
@@ -133,278 +379,3 @@ def _read_body(environ: WSGIEnviron, limit: int) -> tuple[bytes, bool]:
         return (b"", True) if len(data) > limit else (data, False)
     data = stream.read(length)
     return data, False
-
-
-def _weaken_etag(headers: _Headers) -> None:
-    etag = get_header(headers, "etag")
-    if etag is not None:
-        set_header(headers, "etag", weaken_etag(etag))
-
-
-def _add_vary(headers: _Headers, engine: Engine) -> None:
-    for key, _ in headers:
-        if len(key) == 4 and key.lower() == "vary":
-            merged = merge_vary(get_all(headers, "vary"), engine.vary)
-            if merged is not None:
-                set_header(headers, "vary", merged)
-            return
-    if engine.vary_value:
-        headers.append(("Vary", engine.vary_value))
-
-
-def _html_start_response(
-    start_response: StartResponse,
-    engine: Engine,
-    decision: Decision,
-    now: float,
-    applies: bool,
-) -> StartResponse:
-    """Adds ``Vary`` (where the path is enforced) and any write-back cookies to HTML
-    responses; touches nothing else."""
-
-    def start_response_with_headers(
-        status: str, headers: _Headers, exc_info: OptExcInfo | None = None
-    ) -> Write:
-        # Inlined: this runs for every response of every request.
-        for key, value in headers:
-            if len(key) == 12 and key.lower() == "content-type":
-                html = HTML_CONTENT_TYPES.get(value)
-                if html is None:
-                    html = learn_content_type(value)
-                if html:
-                    headers = list(headers)
-                    if applies:
-                        _add_vary(headers, engine)
-                    if decision.signals:
-                        cookies = engine.surface.response_cookies(decision, now)
-                        if cookies:
-                            headers += [("Set-Cookie", value) for value in cookies]
-                break
-        return start_response(status, headers, exc_info)
-
-    return start_response_with_headers
-
-
-class _RewritingResponse:
-    """The iterable returned for an opted-out visitor's request.
-
-    The server's ``start_response`` is called only once the first output is ready, so a
-    body that arrives whole (its length equals the declared ``Content-Length``) gets its
-    new length; a streamed one loses the header.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        environ: WSGIEnviron,
-        start_response: StartResponse,
-        path: str,
-        decision: Decision,
-        now: float,
-        observer: Observer,
-    ) -> None:
-        self.engine = engine
-        self.observer = observer
-        self.decision = decision
-        self.now = now
-        self.method: str = environ.get("REQUEST_METHOD", "GET")
-        self.path = path
-        self.server_start_response = start_response
-        self.server_write: Write | None = None
-        self.plan: ResponsePlan | None = None
-        self.status = ""
-        self.headers: _Headers = []
-        self.pipeline: BodyPipeline | None = None
-        self.app_iter: Iterable[bytes] = ()
-        self.iterator: Iterator[bytes] | None = None
-        self.done = False
-        self.closed = False
-        #: Set when a 502 replaces a page that should be rewritten but cannot be.
-        self.refused: SkipReason | None = None
-
-    def call(self, app: WSGIApp, environ: WSGIEnviron) -> Iterable[bytes]:
-        result = app(environ, self.start_response)
-        if self.plan is not None and not self.plan.rewrite and self.refused is None:
-            # start_response came eagerly and there is nothing to rewrite: hand back the
-            # application's own iterable (keeps wsgi.file_wrapper and its close()).
-            return result
-        self.app_iter = result
-        return self
-
-    # -- start_response / write --------------------------------------------------------
-
-    def start_response(
-        self, status: str, headers: _Headers, exc_info: OptExcInfo | None = None
-    ) -> Write:
-        if exc_info is not None and exc_info[0] is not None:
-            try:
-                if self.server_write is not None:
-                    # Headers already went to the server: it raises if they were sent,
-                    # or replaces them; our pipeline starts again for the new response.
-                    self.pipeline = None
-                    if self._plan(status, headers).rewrite and self.engine.enforce:
-                        remove_headers(self.headers, ("content-length",))
-                    self.server_write = self.server_start_response(
-                        self.status, self.headers, exc_info
-                    )
-                    return self.write
-            finally:
-                exc_info = None
-        elif self.plan is not None:
-            raise AssertionError("start_response called a second time without exc_info")
-        self.pipeline = None
-        self._plan(status, headers)
-        assert self.plan is not None
-        if self.refused is not None:
-            return self.write
-        if not self.plan.rewrite:
-            return self._start_server(length=None)
-        if not self.engine.enforce:
-            self._start_server(length=None)  # report mode changes no byte: nothing to hold
-        return self.write
-
-    def _plan(self, status: str, headers: _Headers) -> ResponsePlan:
-        headers = list(headers)
-        try:
-            code = int(status[:3])
-        except ValueError:
-            code = 500
-        plan = plan_response(
-            method=self.method,
-            status=code,
-            content_type=get_header(headers, "content-type"),
-            content_encoding=get_header(headers, "content-encoding"),
-            wants_rewrite=True,
-        )
-        if plan.html:
-            _add_vary(headers, self.engine)
-            cookies = self.engine.surface.response_cookies(self.decision, self.now)
-            headers.extend(("Set-Cookie", value) for value in cookies)
-        if plan.skip_reason is not None:
-            self.observer.skipped(plan.skip_reason, self.path)
-            if plan.skip_reason in REFUSABLE and self.engine.refuses:
-                self.refused = plan.skip_reason
-        if self.engine.enforce:
-            if plan.drop_length:
-                remove_headers(headers, ("content-length",))
-            if plan.weaken_etag:
-                _weaken_etag(headers)
-        if plan.rewrite:
-            self.pipeline = self.engine.new_pipeline(
-                plan, self.path, self.decision, get_header(headers, "content-security-policy"),
-                self.observer,
-            )
-            if self.engine.enforce:
-                _weaken_etag(headers)
-                remove_headers(headers, BODY_DIGEST_HEADERS)
-        self.plan, self.status, self.headers = plan, status, headers
-        return plan
-
-    def _start_server(self, *, length: int | None) -> Write:
-        if self.server_write is not None:
-            return self.server_write
-        if self.refused is not None:
-            status, headers, _ = refusal(self.refused, self.engine.vary)
-            self.server_write = self.server_start_response(f"{status} Bad Gateway", headers)
-            return self.server_write
-        if self.plan is not None and self.plan.rewrite and self.engine.enforce:
-            remove_headers(self.headers, ("content-length",))
-            if length is not None:
-                self.headers.append(("Content-Length", str(length)))
-        self.server_write = self.server_start_response(self.status, self.headers)
-        return self.server_write
-
-    def write(self, data: bytes) -> None:
-        if self.plan is None:
-            raise AssertionError("write() called before start_response()")
-        if self.refused is not None:
-            if self.server_write is None:
-                body = refusal(self.refused, self.engine.vary)[2]
-                self._start_server(length=None)(body)
-            return
-        server_write = self._start_server(length=None)
-        out = self.pipeline.feed(data) if self.pipeline is not None else data
-        if out:
-            server_write(out)
-
-    # -- the iterable -------------------------------------------------------------------
-
-    def __iter__(self) -> _RewritingResponse:
-        return self
-
-    def __next__(self) -> bytes:
-        if self.done:
-            raise StopIteration
-        if self.iterator is None:
-            self.iterator = iter(self.app_iter)
-        try:
-            chunk = next(self.iterator)
-        except StopIteration:
-            self.done = True
-            return self._finish()
-        if self.plan is None:
-            raise AssertionError("the application returned a body before start_response()")
-        if self.refused is not None:
-            return self._refusal_body()
-        pipeline = self.pipeline
-        if pipeline is None:
-            self._start_server(length=None)
-            # After a whole-body rewrite, bytes beyond the declared length are dropped.
-            return b"" if self.plan.rewrite else chunk
-        if self.server_write is None:
-            declared = get_header(self.headers, "content-length")
-            whole = declared is not None and declared.strip() == str(len(chunk))
-            out = pipeline.feed(chunk)
-            if pipeline.failed in REFUSABLE and self.engine.refuses:
-                self.refused = pipeline.failed
-                self._closed_pipeline(pipeline)
-                return self._refusal_body()
-            if whole:
-                # The whole declared body in one chunk: rewrite it now, send its new length.
-                out += pipeline.close()
-                self._closed_pipeline(pipeline)
-                self._start_server(length=len(out))
-                return out
-            self._start_server(length=None)
-            return out
-        return pipeline.feed(chunk)
-
-    def _refusal_body(self) -> bytes:
-        """The 502's body the first time (starting the response), then nothing."""
-        if self.server_write is not None:
-            return b""
-        assert self.refused is not None
-        self._start_server(length=None)
-        return refusal(self.refused, self.engine.vary)[2]
-
-    def _finish(self) -> bytes:
-        if self.plan is None:
-            raise AssertionError("the application returned without calling start_response()")
-        if self.refused is not None:
-            body = self._refusal_body()
-            if not body:
-                raise StopIteration
-            return body
-        pipeline = self.pipeline
-        if pipeline is None:
-            self._start_server(length=None)
-            raise StopIteration
-        out = pipeline.close()
-        self._closed_pipeline(pipeline)
-        self._start_server(length=len(out) if self.server_write is None else None)
-        if not out:
-            raise StopIteration
-        return out
-
-    def _closed_pipeline(self, pipeline: BodyPipeline) -> None:
-        self.pipeline = None
-        if pipeline.failed is not None:
-            self.observer.skipped(pipeline.failed, self.path)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        close: Callable[[], Any] | None = getattr(self.app_iter, "close", None)
-        if close is not None:
-            close()
