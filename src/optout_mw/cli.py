@@ -119,7 +119,7 @@ def _rules_config(config_file: str | None, presets: Sequence[str] | None) -> Opt
 
 
 def _load(file: str | None, **overrides: Any) -> OptOutConfig:
-    from .settings import load_config
+    from .config import load_config
 
     return load_config(file=file, environ=os.environ, **overrides)
 
@@ -132,7 +132,7 @@ def _toml_value(value: object) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .settings import redacted
+    from .config import redacted
 
     file: str | None = args.file
     source = file or os.environ.get("OPTOUT_CONFIG") or None

@@ -26,10 +26,9 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, Final
 
-from .config import OptOutConfig
+from .config import OptOutConfig, load_config
 from .engine import Engine
 from .errors import ConfigError
-from .settings import load_config
 
 __all__ = ["ReloadingConfig", "install_sighup"]
 
@@ -54,7 +53,7 @@ class ReloadingConfig:
         request.
     :param clock: monotonic seconds; replaceable in tests.
     :param base: a mapping merged under the environment, as in
-        :func:`~optout_mw.settings.load_config` (e.g. Flask's ``app.config``).
+        :func:`~optout_mw.config.load_config` (e.g. Flask's ``app.config``).
     :param environ: environment variables (default :data:`os.environ`); they take
         precedence over the file, so a value set there cannot be changed by editing it.
     :param overrides: field values applied last, on every reload.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from optout_mw import Action, ConfigError, Mode, OptOutConfig, Rule
-from optout_mw.settings import (
+from optout_mw.config import (
     FieldKind,
     config_from_env,
     config_from_mapping,
@@ -19,8 +19,8 @@ from optout_mw.settings import (
     field_kinds,
     load_config,
     redacted,
-    reference_block,
 )
+from optout_mw.config._reference import reference_block
 
 KEY = "0123456789abcdef-secret"
 KEY2 = "fedcba9876543210-newer"
@@ -452,5 +452,5 @@ def test_docs_reference_is_current() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert reference_block(text) == config_reference_markdown(), (
         "docs/configuration.md is out of date: run "
-        "`PYTHONPATH=src python -m optout_mw.settings docs/configuration.md`"
+        "`python -m optout_mw.config docs/configuration.md`"
     )
