@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from .config import Mode, OptOutConfig
+from .config import Mode, OptOutConfig, apply_operator_override
 from .decision import Decider, Decision
 from .metrics import (
     Metrics,
@@ -38,6 +38,9 @@ class Engine:
     def __init__(self, config: OptOutConfig) -> None:
         from .endpoints import Surface
 
+        # The operator's OPTOUT_FORCE_MODE beats every source, code included: applied
+        # where every configuration becomes an engine (start-up and each reload).
+        config = apply_operator_override(config)
         self.config = config
         self.decider = Decider(config)
         self.ruleset = config.ruleset

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, Final
 
-from .config import OptOutConfig, load_config
+from .config import OptOutConfig, apply_operator_override, load_config
 from .engine import Engine
 from .errors import ConfigError
 
@@ -179,9 +179,12 @@ class ReloadingConfig:
         return True
 
     def _load(self) -> OptOutConfig:
-        return load_config(
+        config = load_config(
             file=self.path, mapping=self._base, environ=self._environ, **self._overrides
         )
+        # The engine applies the process environment's OPTOUT_FORCE_MODE too; this one
+        # honours an ``environ`` given here.
+        return apply_operator_override(config, self._environ)
 
     def _stat(self) -> _Stamp:
         try:

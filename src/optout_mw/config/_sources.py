@@ -1,5 +1,6 @@
 """Configuration sources: a TOML file, a mapping (Flask's ``app.config``), environment
-variables and keyword arguments, merged into one validated :class:`OptOutConfig`.
+variables and keyword arguments, merged into one validated :class:`OptOutConfig`; and the
+operator override, which beats them all.
 
 Precedence, lowest to highest (a later source replaces a whole value, lists included)::
 
@@ -19,6 +20,7 @@ where its value came from:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import tomllib
@@ -31,10 +33,12 @@ from optout_mw.errors import ConfigError, did_you_mean
 from optout_mw.rules import Rule
 
 from ._fields import INVALID, FieldKind, Setting, coerce, parse_text, setting_of
-from ._model import OptOutConfig
+from ._model import Mode, OptOutConfig
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "FORCE_MODE_VARIABLE",
+    "apply_operator_override",
     "config_from_env",
     "config_from_mapping",
     "config_from_toml",
@@ -44,8 +48,15 @@ __all__ = [
     "redacted",
 ]
 
+logger = logging.getLogger("optout_mw")
+
 #: Default prefix of environment variables and mapping keys.
 DEFAULT_PREFIX: Final = "OPTOUT_"
+
+#: The operator override: when set, the mode in force whatever any other source says
+#: (see :func:`apply_operator_override`). A fixed name, whatever ``prefix`` the
+#: application chose, so no code can move or shadow it.
+FORCE_MODE_VARIABLE: Final = "OPTOUT_FORCE_MODE"
 
 _Problems = list[tuple[str, str]]
 
@@ -165,7 +176,12 @@ def _read_mapping(mapping: Mapping[str, object], prefix: str, source: str) -> _L
         if not key.startswith(prefix):
             continue
         name = key[len(prefix):].lower()
-        if name not in _SETTINGS:
+        if key == FORCE_MODE_VARIABLE:
+            layer.problems.append(
+                (f"{source} {key}", "the operator override is read from the process "
+                 f"environment only; set {env_var_name('mode', prefix)} here")
+            )
+        elif name not in _SETTINGS:
             layer.problems.append((f"{source} {key}", did_you_mean(key, known)))
         else:
             layer.take(name, value)
@@ -179,9 +195,9 @@ def _read_env(environ: Mapping[str, str], prefix: str) -> _Layer:
     layer = _Layer(label)
     file_var = f"{prefix}CONFIG"
     known = [env_var_name(name, prefix) for name in _FIELD_NAMES]
-    known.append(file_var)
+    known += [file_var, FORCE_MODE_VARIABLE]
     for key, text in environ.items():
-        if not key.startswith(prefix) or key == file_var:
+        if not key.startswith(prefix) or key in (file_var, FORCE_MODE_VARIABLE):
             continue
         name = key[len(prefix):].lower()
         spec = _SETTINGS.get(name)
@@ -270,6 +286,9 @@ def load_config(
     """Build the configuration from every source, highest precedence last:
     built-in defaults, the TOML ``file``, ``mapping``, environment variables, ``overrides``.
 
+    The operator override (``OPTOUT_FORCE_MODE``) is not applied here: the middleware
+    applies it to whatever configuration it is given (:func:`apply_operator_override`).
+
     :param file: a TOML file; when ``None``, the file named by ``<prefix>CONFIG`` in
         ``environ`` (if set and non-empty).
     :param mapping: e.g. Flask's ``app.config``; keys ``<prefix><FIELD>``, other keys ignored.
@@ -331,6 +350,47 @@ def config_from_toml(path: str | os.PathLike[str]) -> OptOutConfig:
     :raises ConfigError: naming the file and key path of every problem.
     """
     return _build([_read_toml(path)])
+
+
+def apply_operator_override(
+    config: OptOutConfig, environ: Mapping[str, str] | None = None
+) -> OptOutConfig:
+    """``config`` with the operator's forced mode, if ``OPTOUT_FORCE_MODE`` is set.
+
+    The variable beats every source, keyword arguments and an :class:`OptOutConfig` built
+    in code included: the middleware calls this wherever a configuration becomes an
+    engine (at start-up and on every reload), so no code path can shadow it. An empty or
+    missing variable changes nothing.
+
+    :param environ: defaults to :data:`os.environ`.
+    :raises ConfigError: keyed ``env OPTOUT_FORCE_MODE`` for a value other than
+        ``enforce``, ``report`` or ``off`` (any case). Nothing is guessed: a typo must not
+        enforce when the operator asked to switch off, nor switch off when they asked to
+        enforce, so the middleware refuses to start (and a reload keeps the configuration
+        in force) until the variable is fixed or unset.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get(FORCE_MODE_VARIABLE, "").strip()
+    if not text:
+        return config
+    try:
+        forced = Mode(text.lower())
+    except ValueError:
+        choices = ", ".join(mode.value for mode in Mode)
+        raise ConfigError(
+            [(f"env {FORCE_MODE_VARIABLE}", f"expected one of {choices} (the operator "
+              f"override), got {text!r}; fix or unset it")]
+        ) from None
+    if forced is config.mode:
+        return config
+    logger.warning(
+        "optout_mw: %s=%s overrides the configured mode %s",
+        FORCE_MODE_VARIABLE,
+        forced.value,
+        config.mode.value,
+        extra={"optout_mode": forced.value, "optout_configured_mode": config.mode.value},
+    )
+    return config.replace(mode=forced)
 
 
 def redacted(config: OptOutConfig) -> dict[str, object]:
