@@ -153,3 +153,39 @@ def test_rule_descriptions_are_part_of_the_compiled_rules() -> None:
     second = development_config(rules=[Rule(name="r", hosts=("r.example",), description="b")])
     assert first.ruleset.rules[0].description == "a"
     assert second.ruleset.rules[0].description == "b"
+
+
+NO_RULES = "no rules are enabled: opted-out visitors' pages are not changed"
+ONLY_STUBS = "no rules are enabled: no tracker is removed from opted-out visitors' pages"
+CANNOT_RECORD = "the opt-out page cannot record a choice"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({}, [NO_RULES], id="nothing enabled"),
+        pytest.param({"mode": "report"}, [NO_RULES], id="report mode, nothing enabled"),
+        pytest.param({"mode": "off"}, [], id="off: nothing is expected to change"),
+        pytest.param({"presets": ["all"]}, [], id="every preset"),
+        pytest.param({"rules": [Rule(name="r", hosts=("r.example",))]}, [], id="own rule"),
+        pytest.param({"presets": ["meta-pixel"], "disabled_rules": ["meta-pixel"]}, [NO_RULES],
+                     id="the only preset disabled"),
+        pytest.param({"inject_stubs": True}, [ONLY_STUBS], id="stubs but no rules"),
+        pytest.param({"inject_stubs": True, "mode": "report"}, [NO_RULES],
+                     id="stubs are not injected in report mode"),
+        pytest.param({"presets": ["all"], "read_site_cookie": False}, [CANNOT_RECORD],
+                     id="page without any way to record"),
+        pytest.param({"presets": ["all"], "read_site_cookie": False, "write_us_privacy": True},
+                     [], id="page records through usprivacy"),
+        pytest.param({"presets": ["all"], "read_site_cookie": False, "write_gpp": True}, [],
+                     id="page records through GPP"),
+        pytest.param({"presets": ["all"], "read_site_cookie": False, "optout_page_path": ""},
+                     [], id="no page"),
+        pytest.param({"read_site_cookie": False}, [NO_RULES, CANNOT_RECORD], id="both"),
+    ],
+)
+def test_warnings(changes: dict[str, object], expected: list[str]) -> None:
+    found = development_config(**changes).warnings()
+    assert len(found) == len(expected), found
+    for warning, start in zip(found, expected, strict=True):
+        assert warning.startswith(start)

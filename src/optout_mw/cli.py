@@ -2,7 +2,7 @@
 
 Commands::
 
-    optout-mw check [FILE]                      validate and print the effective config
+    optout-mw check [FILE] [--strict]           validate and print the effective config
     optout-mw scan FILE|URL [--config FILE] [--preset NAME ...]
                                                 list what would be stripped or blocked
     optout-mw rewrite FILE [--config FILE] [--preset NAME ...]
@@ -14,7 +14,8 @@ Exit codes:
 
 * ``0`` - success: the configuration is valid, the scan found nothing, the string decoded;
 * ``1`` - something was found: ``scan`` found trackers (for a URL: in the response to the
-  ``Sec-GPC: 1`` request), ``decode`` was given a malformed string;
+  ``Sec-GPC: 1`` request), ``decode`` was given a malformed string, ``check --strict``
+  found warnings;
 * ``2`` - invalid configuration or command line;
 * ``3`` - the input could not be read: missing file, network error, missing optional
   dependency (httpx, uvicorn, a framework).
@@ -28,6 +29,7 @@ import html
 import importlib
 import inspect
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +37,15 @@ from dataclasses import dataclass
 from typing import IO, Any, Final
 
 from . import __version__
-from .config import OptOutConfig, development_config
+from .config import (
+    FORCE_MODE_VARIABLE,
+    OptOutConfig,
+    apply_operator_override,
+    development_config,
+    load_config,
+    redacted,
+)
+from .engine import Engine
 from .errors import ConfigError
 
 __all__ = ["EXIT_FOUND", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main"]
@@ -119,12 +129,21 @@ def _rules_config(config_file: str | None, presets: Sequence[str] | None) -> Opt
 
 
 def _load(file: str | None, **overrides: Any) -> OptOutConfig:
-    from .config import load_config
-
     return load_config(file=file, environ=os.environ, **overrides)
 
 
 # --- check ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _logger_silenced() -> Iterator[None]:
+    log = logging.getLogger("optout_mw")
+    disabled = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = disabled
 
 
 def _toml_value(value: object) -> str:
@@ -132,22 +151,36 @@ def _toml_value(value: object) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .config import redacted
-
     file: str | None = args.file
     source = file or os.environ.get("OPTOUT_CONFIG") or None
     try:
-        config = _load(file)
+        configured = _load(file)
+        # The middleware's own start-up log lines would repeat what check prints below
+        # (the forced mode, the warnings), so they are held back while it builds.
+        with _logger_silenced():
+            config = apply_operator_override(configured, os.environ)
+            # Build exactly what the middleware builds at start-up (the endpoints load
+            # the page template), so "valid" means the middleware will start.
+            Engine(config)
     except ConfigError as error:
         _print_problems(error, as_json=args.json, stream=_out)
         return EXIT_INVALID
+    warnings = config.warnings()
+    forced = config.mode if config.mode is not configured.mode else None
+    code = EXIT_FOUND if warnings and args.strict else EXIT_OK
     view = redacted(config)
     if args.json:
-        _print_json({"valid": True, "file": source, "config": view})
-        return EXIT_OK
+        _print_json({
+            "valid": True, "file": source, "config": view, "warnings": list(warnings),
+            "forced_mode": None if forced is None else forced.value,
+        })
+        return code
     _out(f"# configuration valid; file: {source or '(none)'}; "
          "OPTOUT_* environment variables applied")
     _out("# secrets are redacted")
+    if forced is not None:
+        _out(f"# {FORCE_MODE_VARIABLE}={forced.value} overrides the configured mode "
+             f"{configured.mode.value}")
     rules = view.pop("rules")
     for key, value in view.items():
         if value is None:
@@ -159,7 +192,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _out("[[rules]]")
         for key, value in rule.items():
             _out(f"{key} = {_toml_value(value)}")
-    return EXIT_OK
+    for warning in warnings:
+        _err(f"warning: {warning}")
+    return code
 
 
 # --- scan --------------------------------------------------------------------------------
@@ -520,10 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="validate a configuration and print it (secrets redacted)",
         description="Validate the configuration (FILE, or the file named by OPTOUT_CONFIG, "
-        "plus OPTOUT_* environment variables) and print the effective values.",
+        "plus OPTOUT_* environment variables and the OPTOUT_FORCE_MODE override) as the "
+        "middleware would at start-up, page template included, and print the effective "
+        "values. Warnings go to standard error.",
     )
     check.add_argument("file", nargs="?", help="TOML configuration file")
     check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument(
+        "--strict", action="store_true", help="exit 1 when the configuration has warnings"
+    )
     check.set_defaults(handler=_cmd_check)
 
     scan = commands.add_parser(

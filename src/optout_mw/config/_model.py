@@ -391,6 +391,30 @@ class OptOutConfig:
             names.append("Cookie")
         return tuple(names)
 
+    def warnings(self) -> tuple[str, ...]:
+        """Configurations that are valid but almost certainly not what was meant.
+
+        ``optout-mw check`` prints them (and fails with ``--strict``); the middleware logs
+        them at ``WARNING`` when it starts.
+        """
+        found: list[str] = []
+        if self.mode is not Mode.OFF and not self.ruleset:
+            if self.inject_stubs and self.mode is Mode.ENFORCE:
+                effect = "no tracker is removed from opted-out visitors' pages (only the " \
+                    "stubs are injected)"
+            else:
+                effect = "opted-out visitors' pages are not changed"
+            found.append(f"no rules are enabled: {effect}; enable presets or add rules")
+        if self.optout_page_path and not (
+            self.read_site_cookie or self.write_us_privacy or self.write_gpp
+        ):
+            found.append(
+                "the opt-out page cannot record a choice: read_site_cookie is off and neither "
+                "write_us_privacy nor write_gpp is on; turn one of them on, or set "
+                'optout_page_path = "" to switch the page off'
+            )
+        return tuple(found)
+
     def replace(self, **changes: Any) -> OptOutConfig:
         """A copy with ``changes`` applied and validated."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
