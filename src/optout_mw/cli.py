@@ -47,6 +47,8 @@ from .config import (
 )
 from .engine import Engine
 from .errors import ConfigError
+from .gpp import decode_any
+from .signals import Verdict, parse_us_privacy, us_privacy_fields
 
 __all__ = ["EXIT_FOUND", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main"]
 
@@ -372,11 +374,31 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from .gpp import decode_any
-
-    decoded = decode_any(args.string)
+    text: str = args.string
+    stripped = text.strip(" \t\r\n")
+    # Every GPP string starts with its header, Type 3 and Version 1: "DB" in base64url.
+    # Anything else is read as the middleware reads a usprivacy cookie.
+    decoded = decode_any(text) if stripped.startswith("DB") else _us_privacy_json(stripped)
     _print_json(decoded)
     return EXIT_FOUND if decoded.get("error") else EXIT_OK
+
+
+def _us_privacy_json(value: str) -> dict[str, object]:
+    """A US Privacy string as JSON, with the verdict and reason the middleware gives it."""
+    signal = parse_us_privacy(value)
+    fields = us_privacy_fields(value)
+    error: str | None = None
+    if signal.verdict is Verdict.INVALID:
+        error = signal.reason
+    elif fields is None:
+        error = "US Privacy string malformed"
+    return {
+        "type": "usprivacy",
+        "value": value,
+        **(fields or {}),
+        "verdict": {"outcome": signal.verdict.value, "reason": signal.reason},
+        "error": error,
+    }
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -586,7 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.set_defaults(handler=_cmd_rewrite)
 
     decode = commands.add_parser(
-        "decode", help="decode a US Privacy or GPP string as JSON",
+        "decode", help="decode a US Privacy or GPP string as JSON, with the verdict",
+        description="Decode a GPP string (it starts with DB) or a US Privacy string (anything "
+        "else) as JSON, with the verdict and reason the middleware gives it.",
     )
     decode.add_argument("string", metavar="STRING")
     decode.set_defaults(handler=_cmd_decode)
