@@ -56,6 +56,8 @@ class ReloadingConfig:
         :func:`~optout_mw.config.load_config` (e.g. Flask's ``app.config``).
     :param environ: environment variables (default :data:`os.environ`); they take
         precedence over the file, so a value set there cannot be changed by editing it.
+        ``OPTOUT_FORCE_MODE`` here, or in the process environment, beats the file on
+        every reload (:func:`~optout_mw.config.apply_operator_override`).
     :param overrides: field values applied last, on every reload.
     :raises ConfigError: when the file is invalid at construction.
     """

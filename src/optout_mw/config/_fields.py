@@ -235,10 +235,9 @@ def parse_text(spec: Setting, text: str) -> tuple[object, str | None]:
     raise ValueError(f"{kind} has no text form")  # pragma: no cover - callers check first
 
 
-In = TypeVar("In", contravariant=True)
-Out = TypeVar("Out", covariant=True)
-
 if TYPE_CHECKING:
+    In = TypeVar("In", contravariant=True)
+    Out = TypeVar("Out", covariant=True)
 
     class Accepts(Generic[In, Out]):
         """A field that ``__init__`` accepts as ``In`` and the instance holds as ``Out``.

@@ -394,14 +394,14 @@ class OptOutConfig:
     def warnings(self) -> tuple[str, ...]:
         """Configurations that are valid but almost certainly not what was meant.
 
-        ``optout-mw check`` prints them (and fails with ``--strict``); the middleware logs
-        them at ``WARNING`` when it starts.
+        Each is one sentence that names the fields involved and what to change.
+        ``optout-mw check`` prints them, and fails with ``--strict``.
         """
         found: list[str] = []
         if self.mode is not Mode.OFF and not self.ruleset:
             if self.inject_stubs and self.mode is Mode.ENFORCE:
-                effect = "no tracker is removed from opted-out visitors' pages (only the " \
-                    "stubs are injected)"
+                effect = ("no tracker is removed from opted-out visitors' pages (only the "
+                          "stubs are injected)")
             else:
                 effect = "opted-out visitors' pages are not changed"
             found.append(f"no rules are enabled: {effect}; enable presets or add rules")
