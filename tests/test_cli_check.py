@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,7 @@ NO_RULES = "no rules are enabled: opted-out visitors' pages are not changed"
 CANNOT_RECORD = "the opt-out page cannot record a choice"
 
 
-@pytest.fixture(autouse=True)
-def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("OPTOUT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_optout_env")
 
 
 def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

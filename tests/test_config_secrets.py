@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,11 +22,7 @@ SHORT = "hunter2-SHORT"
 NUMBER = 987654321987654321
 
 
-@pytest.fixture(autouse=True)
-def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("OPTOUT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_optout_env")
 
 
 def assert_secret_free(text: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -33,11 +32,7 @@ RULE = Rule(name="tracker", hosts=("tracker.test",))
 RULE_TOML = '[[rules]]\nname = "tracker"\nhosts = ["tracker.test"]\n'
 
 
-@pytest.fixture(autouse=True)
-def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("OPTOUT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_optout_env")
 
 
 def page(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
