@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from optout_mw.config import rule_from_mapping
 from optout_mw.errors import ConfigError
-from optout_mw.presets import PRESETS, build_ruleset, preset_names, rule_from_mapping
+from optout_mw.presets import PRESETS, build_ruleset, preset_names
 from optout_mw.rules import Action, Rule, RuleSet
 
 # Vendor install snippets as documented (IDs replaced, long loaders abbreviated), each

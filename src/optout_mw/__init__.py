@@ -6,6 +6,7 @@ from .asgi import OptOutASGIMiddleware as OptOutASGIMiddleware
 from .config import Mode as Mode
 from .config import OptOutConfig as OptOutConfig
 from .config import development_config as development_config
+from .config import load_config as load_config
 from .decision import DECISION_KEY as DECISION_KEY
 from .decision import HONORED_TEXT as HONORED_TEXT
 from .decision import Decision as Decision
@@ -18,7 +19,6 @@ from .request import get_decision as get_decision
 from .rules import Action as Action
 from .rules import Rule as Rule
 from .rules import RuleSet as RuleSet
-from .settings import load_config as load_config
 from .signals import Signal as Signal
 from .signals import SignalKind as SignalKind
 from .signals import Verdict as Verdict

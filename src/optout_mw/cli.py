@@ -2,7 +2,7 @@
 
 Commands::
 
-    optout-mw check [FILE]                      validate and print the effective config
+    optout-mw check [FILE] [--strict]           validate and print the effective config
     optout-mw scan FILE|URL [--config FILE] [--preset NAME ...]
                                                 list what would be stripped or blocked
     optout-mw rewrite FILE [--config FILE] [--preset NAME ...]
@@ -14,7 +14,8 @@ Exit codes:
 
 * ``0`` - success: the configuration is valid, the scan found nothing, the string decoded;
 * ``1`` - something was found: ``scan`` found trackers (for a URL: in the response to the
-  ``Sec-GPC: 1`` request), ``decode`` was given a malformed string;
+  ``Sec-GPC: 1`` request), ``decode`` was given a malformed string, ``check --strict``
+  found warnings;
 * ``2`` - invalid configuration or command line;
 * ``3`` - the input could not be read: missing file, network error, missing optional
   dependency (httpx, uvicorn, a framework).
@@ -28,6 +29,7 @@ import html
 import importlib
 import inspect
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,8 +37,18 @@ from dataclasses import dataclass
 from typing import IO, Any, Final
 
 from . import __version__
-from .config import OptOutConfig, development_config
+from .config import (
+    FORCE_MODE_VARIABLE,
+    OptOutConfig,
+    apply_operator_override,
+    development_config,
+    load_config,
+    redacted,
+)
+from .engine import Engine
 from .errors import ConfigError
+from .gpp import decode_any
+from .signals import Verdict, parse_us_privacy, us_privacy_fields
 
 __all__ = ["EXIT_FOUND", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main"]
 
@@ -119,12 +131,21 @@ def _rules_config(config_file: str | None, presets: Sequence[str] | None) -> Opt
 
 
 def _load(file: str | None, **overrides: Any) -> OptOutConfig:
-    from .settings import load_config
-
     return load_config(file=file, environ=os.environ, **overrides)
 
 
 # --- check ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _logger_silenced() -> Iterator[None]:
+    log = logging.getLogger("optout_mw")
+    disabled = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = disabled
 
 
 def _toml_value(value: object) -> str:
@@ -132,22 +153,36 @@ def _toml_value(value: object) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .settings import redacted
-
     file: str | None = args.file
     source = file or os.environ.get("OPTOUT_CONFIG") or None
     try:
-        config = _load(file)
+        configured = _load(file)
+        # The middleware's own start-up log lines would repeat what check prints below
+        # (the forced mode, the warnings), so they are held back while it builds.
+        with _logger_silenced():
+            config = apply_operator_override(configured, os.environ)
+            # Build exactly what the middleware builds at start-up (the endpoints load
+            # the page template), so "valid" means the middleware will start.
+            Engine(config)
     except ConfigError as error:
         _print_problems(error, as_json=args.json, stream=_out)
         return EXIT_INVALID
+    warnings = config.warnings()
+    forced = config.mode if config.mode is not configured.mode else None
+    code = EXIT_FOUND if warnings and args.strict else EXIT_OK
     view = redacted(config)
     if args.json:
-        _print_json({"valid": True, "file": source, "config": view})
-        return EXIT_OK
+        _print_json({
+            "valid": True, "file": source, "config": view, "warnings": list(warnings),
+            "forced_mode": None if forced is None else forced.value,
+        })
+        return code
     _out(f"# configuration valid; file: {source or '(none)'}; "
          "OPTOUT_* environment variables applied")
     _out("# secrets are redacted")
+    if forced is not None:
+        _out(f"# {FORCE_MODE_VARIABLE}={forced.value} overrides the configured mode "
+             f"{configured.mode.value}")
     rules = view.pop("rules")
     for key, value in view.items():
         if value is None:
@@ -159,7 +194,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _out("[[rules]]")
         for key, value in rule.items():
             _out(f"{key} = {_toml_value(value)}")
-    return EXIT_OK
+    for warning in warnings:
+        _err(f"warning: {warning}")
+    return code
 
 
 # --- scan --------------------------------------------------------------------------------
@@ -337,11 +374,31 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from .gpp import decode_any
-
-    decoded = decode_any(args.string)
+    text: str = args.string
+    stripped = text.strip(" \t\r\n")
+    # Every GPP string starts with its header, Type 3 and Version 1: "DB" in base64url.
+    # Anything else is read as the middleware reads a usprivacy cookie.
+    decoded = decode_any(text) if stripped.startswith("DB") else _us_privacy_json(stripped)
     _print_json(decoded)
     return EXIT_FOUND if decoded.get("error") else EXIT_OK
+
+
+def _us_privacy_json(value: str) -> dict[str, object]:
+    """A US Privacy string as JSON, with the verdict and reason the middleware gives it."""
+    signal = parse_us_privacy(value)
+    fields = us_privacy_fields(value)
+    error: str | None = None
+    if signal.verdict is Verdict.INVALID:
+        error = signal.reason
+    elif fields is None:
+        error = "US Privacy string malformed"
+    return {
+        "type": "usprivacy",
+        "value": value,
+        **(fields or {}),
+        "verdict": {"outcome": signal.verdict.value, "reason": signal.reason},
+        "error": error,
+    }
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -520,10 +577,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="validate a configuration and print it (secrets redacted)",
         description="Validate the configuration (FILE, or the file named by OPTOUT_CONFIG, "
-        "plus OPTOUT_* environment variables) and print the effective values.",
+        "plus OPTOUT_* environment variables and the OPTOUT_FORCE_MODE override) as the "
+        "middleware would at start-up, page template included, and print the effective "
+        "values. Warnings go to standard error.",
     )
     check.add_argument("file", nargs="?", help="TOML configuration file")
     check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument(
+        "--strict", action="store_true", help="exit 1 when the configuration has warnings"
+    )
     check.set_defaults(handler=_cmd_check)
 
     scan = commands.add_parser(
@@ -546,7 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.set_defaults(handler=_cmd_rewrite)
 
     decode = commands.add_parser(
-        "decode", help="decode a US Privacy or GPP string as JSON",
+        "decode", help="decode a US Privacy or GPP string as JSON, with the verdict",
+        description="Decode a GPP string (it starts with DB) or a US Privacy string (anything "
+        "else) as JSON, with the verdict and reason the middleware gives it.",
     )
     decode.add_argument("string", metavar="STRING")
     decode.set_defaults(handler=_cmd_decode)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from ._cache import BoundedCache
-from .config import Mode, OptOutConfig
+from .config import Mode, OptOutConfig, apply_operator_override
 from .decision import Decider, Decision
 from .metrics import Metrics, Observer, record_findings, record_report_summary
 from .request import RequestView
@@ -43,6 +43,9 @@ class Engine:
         # the engine builds first.
         from .endpoints import Surface
 
+        # The operator's OPTOUT_FORCE_MODE beats every source, code included: applied
+        # where every configuration becomes an engine (start-up and each reload).
+        config = apply_operator_override(config)
         self.config = config
         self.decider = Decider(config)
         self.ruleset = config.ruleset

@@ -26,10 +26,9 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, Final
 
-from .config import OptOutConfig
+from .config import OptOutConfig, apply_operator_override, load_config
 from .engine import Engine
 from .errors import ConfigError
-from .settings import load_config
 
 __all__ = ["ReloadingConfig", "install_sighup"]
 
@@ -54,9 +53,11 @@ class ReloadingConfig:
         request.
     :param clock: monotonic seconds; replaceable in tests.
     :param base: a mapping merged under the environment, as in
-        :func:`~optout_mw.settings.load_config` (e.g. Flask's ``app.config``).
+        :func:`~optout_mw.config.load_config` (e.g. Flask's ``app.config``).
     :param environ: environment variables (default :data:`os.environ`); they take
         precedence over the file, so a value set there cannot be changed by editing it.
+        ``OPTOUT_FORCE_MODE`` here, or in the process environment, beats the file on
+        every reload (:func:`~optout_mw.config.apply_operator_override`).
     :param overrides: field values applied last, on every reload.
     :raises ConfigError: when the file is invalid at construction.
     """
@@ -180,9 +181,12 @@ class ReloadingConfig:
         return True
 
     def _load(self) -> OptOutConfig:
-        return load_config(
+        config = load_config(
             file=self.path, mapping=self._base, environ=self._environ, **self._overrides
         )
+        # The engine applies the process environment's OPTOUT_FORCE_MODE too; this one
+        # honours an ``environ`` given here.
+        return apply_operator_override(config, self._environ)
 
     def _stat(self) -> _Stamp:
         try:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import overload
 
 
 class SignalKind(StrEnum):
@@ -75,15 +76,34 @@ GPC_IGNORED = Signal(
     SignalKind.GPC, Verdict.NOT_APPLICABLE, "Sec-GPC ignored: its value is not exactly '1'"
 )
 
+#: IAB US Privacy String v1: the version ``1``, then Notice, OptOutSale and LspaCovered,
+#: each ``Y``, ``N`` or ``-``. The only grammar optout-mw reads the string with (the
+#: middleware and ``optout-mw decode`` alike).
 _US_PRIVACY = re.compile(r"1[YN-][YN-][YN-]")
 
+#: The IAB names of the four characters, in order.
+US_PRIVACY_FIELDS = ("Version", "Notice", "OptOutSale", "LspaCovered")
 
+
+def us_privacy_fields(value: str) -> dict[str, str] | None:
+    """The four characters of a well-formed US Privacy string by their IAB names, or
+    ``None`` when :func:`parse_us_privacy` reads the string as malformed."""
+    if _US_PRIVACY.fullmatch(value) is None:
+        return None
+    return dict(zip(US_PRIVACY_FIELDS, value, strict=True))
+
+
+@overload
+def parse_us_privacy(value: str) -> Signal: ...
+@overload
+def parse_us_privacy(value: None) -> None: ...
 def parse_us_privacy(value: str | None) -> Signal | None:
     """The IAB US Privacy string (``usprivacy`` cookie, 4 characters, e.g. ``1YYN``).
 
     The third character is "opted out of sale". ``1---`` means the rules do not apply, not an
     opt-out. A malformed string never grants consent, and a third character ``Y`` or ``y``
-    is an opt-out whatever the rest looks like (fail closed).
+    is an opt-out whatever the rest looks like (fail closed). ``optout-mw decode`` prints
+    this verdict and reason.
     """
     if value is None:
         return None

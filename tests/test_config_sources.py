@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from optout_mw import Action, ConfigError, Mode, OptOutConfig, Rule
-from optout_mw.settings import (
+from optout_mw.config import (
     FieldKind,
     config_from_env,
     config_from_mapping,
@@ -19,8 +21,8 @@ from optout_mw.settings import (
     field_kinds,
     load_config,
     redacted,
-    reference_block,
 )
+from optout_mw.config._reference import BEGIN, END, reference_block
 
 KEY = "0123456789abcdef-secret"
 KEY2 = "fedcba9876543210-newer"
@@ -452,5 +454,23 @@ def test_docs_reference_is_current() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert reference_block(text) == config_reference_markdown(), (
         "docs/configuration.md is out of date: run "
-        "`PYTHONPATH=src python -m optout_mw.settings docs/configuration.md`"
+        "`python -m optout_mw.config docs/configuration.md`"
     )
+
+
+def test_python_dash_m_regenerates_the_table(tmp_path: Path) -> None:
+    doc = tmp_path / "configuration.md"
+    doc.write_text(f"# Configuration\n\n{BEGIN}\n| stale |\n{END}\n\nmore text\n", encoding="utf-8")
+
+    def regenerate() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "optout_mw.config", str(doc)],
+            capture_output=True, text=True, check=True,
+        )
+        return result.stdout
+
+    assert regenerate() == f"{doc}: updated\n"
+    text = doc.read_text(encoding="utf-8")
+    assert reference_block(text) == config_reference_markdown()
+    assert text.startswith(f"# Configuration\n\n{BEGIN}\n") and text.endswith("\nmore text\n")
+    assert regenerate() == f"{doc}: up to date\n"
