@@ -98,3 +98,37 @@ def test_choices_counted() -> None:
     result = run(mw, environ, lint=False)
     assert result.status_code == 303
     assert counters.value("optout_choices_total", {"kind": "opt-out"}) == 1
+
+
+@pytest.mark.parametrize("adapter", ["asgi", "wsgi"])
+def test_report_mode_is_visible_at_the_default_level(
+    adapter: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Python's default level is WARNING: a report-mode rollout must show there without any
+    # logging configuration, one summary per page (each path once per window).
+    config = development_config(rules=RULES, mode="report")
+    app = scripted_app(200, [(b"content-type", b"text/html")], [PAGE, PAGE])
+    asgi = OptOutASGIMiddleware(app, config=config)
+    wapp = list_app("200 OK", [("Content-Type", "text/html")], [PAGE + PAGE])
+    wsgi = OptOutWSGIMiddleware(wapp, config=config)
+    with caplog.at_level(logging.WARNING, logger="optout_mw"):
+        for path in ("/a", "/a", "/b"):
+            if adapter == "asgi":
+                asyncio.run(call(asgi, http_scope(path, headers=[(b"sec-gpc", b"1")])))
+            else:
+                run(wsgi, make_environ(path, headers=[("Sec-GPC", "1")]))
+    summaries = [r for r in caplog.records if getattr(r, "optout_would_remove", None)]
+    assert [r.optout_path for r in summaries] == ["/a", "/b"]  # type: ignore[attr-defined]
+    assert all(r.levelno == logging.WARNING for r in summaries)
+    assert summaries[0].getMessage() == (
+        "optout_mw: report mode: enforcing would remove 2 tracker element(s) from /a "
+        "(tracker x2); nothing was changed"
+    )
+
+
+def test_enforce_mode_writes_no_report_summary(caplog: pytest.LogCaptureFixture) -> None:
+    app = list_app("200 OK", [("Content-Type", "text/html")], [PAGE])
+    with caplog.at_level(logging.WARNING, logger="optout_mw"):
+        run(OptOutWSGIMiddleware(app, config=development_config(rules=RULES)),
+            make_environ(headers=[("Sec-GPC", "1")]))
+    assert not [r for r in caplog.records if getattr(r, "optout_would_remove", None)]

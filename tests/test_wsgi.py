@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from optout_mw import DECISION_KEY, OptOutWSGIMiddleware, development_config
+from optout_mw import DECISION_KEY, OptOutWSGIMiddleware, Rule, development_config
 from optout_mw._types import StartResponse, WSGIApp, WSGIEnviron
 
 from .wsgi_harness import ClosingBody, generator_app, list_app, make_environ, run
@@ -87,6 +87,26 @@ def test_exc_info_before_body_replaces_response(headers: list[tuple[str, str]]) 
     result = run(middleware(app), make_environ(headers=headers))
     assert result.status_code == 500
     assert result.body == b"<p>error</p>"
+
+
+def test_exc_info_replacing_a_plain_response_with_a_page_is_enforced() -> None:
+    # The first start passes straight to the server (text/plain); its replacement is an HTML
+    # error page, which an opted-out visitor gets rewritten like any page.
+    tracker = b'<script src="https://cdn.tracker.test/t.js"></script>'
+
+    def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("late failure")
+        except ValueError:
+            start_response("500 Internal Server Error", HTML, sys.exc_info())
+        return [b"<p>error</p>" + tracker]
+
+    rules = (Rule(name="tracker", hosts=("tracker.test",)),)
+    result = run(middleware(app, rules=rules), make_environ(headers=GPC))
+    assert result.status_code == 500
+    assert result.body == b"<p>error</p>"
+    assert result.header("vary") == "Sec-GPC, Cookie"
 
 
 @pytest.mark.parametrize("headers", [[], GPC], ids=["no signal", "gpc"])

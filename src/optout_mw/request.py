@@ -155,7 +155,7 @@ del _field
 
 _new_pending = object.__new__
 #: The slot's own setter: a Decision is frozen, so its ``__setattr__`` refuses.
-_set_view = PendingDecision._view.__set__  # type: ignore[attr-defined]
+_set_view: Callable[[PendingDecision, RequestView], None] = vars(PendingDecision)["_view"].__set__
 
 
 def pending_decision(view: RequestView) -> PendingDecision:

@@ -22,7 +22,7 @@ from .endpoints import EndpointRequest
 from .engine import Engine, MiddlewareBase
 from .metrics import Observer
 from .request import RequestView, pending_decision
-from .response import Refusal, ResponseEnforcer, Start
+from .response import Refusal, ResponseEnforcer, Start, passes_unchanged
 
 _Headers = list[tuple[str, str]]
 
@@ -39,24 +39,38 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         engine = self._source.engine()
-        view = WSGIRequest(environ, engine, self._clock)
-        environ[DECISION_KEY] = pending_decision(view)
         observer = self._observer
+        view = WSGIRequest(environ, engine, self._clock, observer, start_response)
+        environ[DECISION_KEY] = pending_decision(view)
         if observer.metrics is not None:
             observer.decision(view.decision)  # counters see every request
         if view.path in engine.endpoints:
             return _serve_endpoint(engine, view, environ, start_response, observer)
         if engine.off:
             return self.app(environ, start_response)
-        return _Response(engine, view, observer, start_response).call(self.app, environ)
+        return view.finish(self.app(environ, view.start_response))
 
 
 class WSGIRequest(RequestView):
-    """The request view of a WSGI environ; reads nothing until asked."""
+    """The request view of a WSGI environ, and the ``start_response`` the application sees.
 
-    __slots__ = ("_environ",)
+    Reads nothing until asked. The usual response (``start_response`` called before the
+    application returns, not a page, the decision not read) goes straight to the server
+    and the application's own iterable is returned: no wrapper, no enforcer. Anything else
+    goes through a :class:`_Response`.
+    """
 
-    def __init__(self, environ: WSGIEnviron, engine: Engine, clock: Any) -> None:
+    __slots__ = ("_engine", "_environ", "_observer", "_response", "_server_start",
+                 "_server_write")
+
+    def __init__(
+        self,
+        environ: WSGIEnviron,
+        engine: Engine,
+        clock: Any,
+        observer: Observer,
+        server_start: StartResponse,
+    ) -> None:
         # The base's __init__ inlined: one call less on every request.
         self._decider = engine.decider
         self._clock = clock
@@ -64,6 +78,43 @@ class WSGIRequest(RequestView):
         self._now = None
         self.read_by_app = False
         self._environ = environ
+        self._engine = engine
+        self._observer = observer
+        self._server_start = server_start
+        #: The server's write() after a start that passed unchanged.
+        self._server_write: Write | None = None
+        self._response: _Response | None = None
+
+    def start_response(
+        self, status: str, headers: _Headers, exc_info: OptExcInfo | None = None
+    ) -> Write:
+        response = self._response
+        if response is None:
+            if exc_info is None and self._server_write is None and passes_unchanged(
+                self._engine, self, _status_code(status), headers, False
+            ):
+                write = self._server_write = self._server_start(status, headers)
+                return write
+            response = self._response = _Response(
+                self._engine, self, self._observer, self._server_start
+            )
+            if self._server_write is not None:
+                # A replacement (exc_info) after a start that went to the server as it was.
+                response.adopt(self._server_write)
+        return response.start_response(status, headers, exc_info)
+
+    def finish(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        """What the server gets: the application's iterable when nothing in the body can
+        change, else a :class:`_Response` around it."""
+        response = self._response
+        if response is None:
+            if self._server_write is not None:
+                return result  # started before returning, and passed unchanged
+            # Not started yet (a generator application): judged when it starts.
+            response = self._response = _Response(
+                self._engine, self, self._observer, self._server_start
+            )
+        return response.wrap(result)
 
     @property
     def method(self) -> str:
@@ -158,12 +209,16 @@ class _Response:
         #: its own Content-Length are dropped.
         self._drop_rest = False
 
-    def call(self, app: WSGIApp, environ: WSGIEnviron) -> Iterable[bytes]:
-        result = app(environ, self.start_response)
+    def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
         if self._started and self._enforcer is None and self._refusal is None:
             return result  # started eagerly, nothing to change in the body
         self._app_iter = result
         return self
+
+    def adopt(self, server_write: Write) -> None:
+        """Take over a response whose start already went to the server unchanged."""
+        self._started = True
+        self._server_write = server_write
 
     # -- start_response / write --------------------------------------------------------
 
