@@ -15,7 +15,7 @@ from optout_mw.endpoints import (
     OPT_IN_TOKEN_MAX_AGE,
     ChoiceEvent,
     EndpointResponse,
-    Surface,
+    Endpoints,
     cross_site_reason,
 )
 from optout_mw.signals import SignalKind
@@ -27,6 +27,7 @@ from .test_endpoints_support import (
     config,
     cookie_header,
     decide,
+    endpoints_for,
     post,
     request,
     set_cookies,
@@ -45,7 +46,7 @@ def token_of(response: EndpointResponse) -> str:
 class Visitor:
     """A browser: keeps its cookies between requests and may send GPC."""
 
-    def __init__(self, surface: Surface, cookie: str, *, gpc: bool = False) -> None:
+    def __init__(self, surface: Endpoints, cookie: str, *, gpc: bool = False) -> None:
         self.surface = surface
         self.cookie = cookie
         self.gpc = gpc
@@ -66,7 +67,7 @@ class Visitor:
 
 
 def opted_out_visitor(*, gpc: bool = False, **changes: object) -> Visitor:
-    return Visitor(Surface(config(**changes)), choice_cookie(True, NOW - 400 * 86400 + 3600),
+    return Visitor(endpoints_for(config(**changes)), choice_cookie(True, NOW - 400 * 86400 + 3600),
                    gpc=gpc)
 
 
@@ -174,7 +175,7 @@ def test_token_tampered() -> None:
 def test_token_signed_with_another_secret() -> None:
     visitor = opted_out_visitor()
     visitor.send("action=opt-in")
-    other = Surface(config(secret_keys=("another-secret-of-enough-length",)))
+    other = endpoints_for(config(secret_keys=("another-secret-of-enough-length",)))
     foreign = Visitor(other, visitor.cookie)
     token = token_of(foreign.send("action=opt-in", update=False))
     refused(visitor.send(f"action=opt-in-confirm&token={token}"), "not valid")
@@ -214,7 +215,7 @@ def test_token_bound_to_another_visitor() -> None:
 
 
 def test_token_for_cookieless_visitor_does_not_transfer() -> None:
-    s = Surface(config())
+    s = endpoints_for(config())
     attacker = Visitor(s, "usprivacy=1YYN")
     token = token_of(attacker.send("action=opt-in"))
     victim = Visitor(s, "usprivacy=1YYN")
@@ -294,6 +295,6 @@ def test_cross_site_reason_table(headers: dict[str, str], reason: str | None) ->
 
 def test_no_opt_in_offer_for_gpc_only_or_without_keys() -> None:
     cfg = OptOutConfig(read_site_cookie=False, cookie_secure=False)
-    s = Surface(cfg)
+    s = endpoints_for(cfg)
     visitor = Visitor(s, "")
     refused(visitor.send("action=opt-in"), "not available")

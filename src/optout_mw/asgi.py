@@ -71,7 +71,7 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
         if observer.metrics is not None:
             observer.decision(decision)
         path: str = scope.get("path", "")
-        if path in engine.endpoints:
+        if path in engine.endpoint_paths:
             await _serve_endpoint(engine, scope, receive, send, decision, now, observer)
             return
         if engine.off:
@@ -138,7 +138,7 @@ def _html_header_sender(
                         if applies:
                             _add_vary(edited, engine)
                         if decision.signals:
-                            cookies = engine.surface.response_cookies(decision, now)
+                            cookies = engine.writeback.response_cookies(decision, now)
                             if cookies:
                                 _add_cookies(edited, cookies)
                         message = {**message, "headers": edited}
@@ -178,7 +178,7 @@ async def _serve_endpoint(
 ) -> None:
     from .endpoints import EndpointRequest
 
-    surface = engine.surface
+    surface = engine.endpoints
     method: str = scope.get("method", "GET")
     path: str = scope.get("path", "")
     body, too_large = b"", False
@@ -294,7 +294,7 @@ class _Responder:
         )
         if plan.html:
             _add_vary(headers, self.engine)
-            _add_cookies(headers, self.engine.surface.response_cookies(self.decision, self.now))
+            _add_cookies(headers, self.engine.writeback.response_cookies(self.decision, self.now))
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
             if plan.skip_reason in REFUSABLE and self.engine.refuses:

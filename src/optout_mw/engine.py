@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 
 from .config import Mode, OptOutConfig
 from .decision import Decider, Decision
+from .endpoints import Endpoints
 from .metrics import (
     Metrics,
     RateLimitedLog,
@@ -24,6 +25,8 @@ from .metrics import (
 )
 from .response import BodyPipeline, ResponsePlan, SkipReason
 from .rewrite import HTMLRewriter, warm_up
+from .stubs import StubInjector
+from .writeback import WriteBack
 
 logger = logging.getLogger("optout_mw")
 AppT = TypeVar("AppT")
@@ -31,15 +34,19 @@ AppT = TypeVar("AppT")
 
 class Engine:
     __slots__ = (
-        "_exclude", "_include", "_transforms", "all_paths", "config", "decider", "endpoints",
-        "enforce", "off", "refuses", "ruleset", "surface", "vary", "vary_value",
+        "_exclude", "_include", "_transforms", "all_paths", "config", "decider",
+        "endpoint_paths", "endpoints", "enforce", "off", "refuses", "ruleset", "stubs", "vary",
+        "vary_value", "writeback",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
-        from .endpoints import Surface
-
         self.config = config
+        # Built once and shared: one decider (and its choice-cookie codec), one write-back,
+        # one GPP encoder for the write-back cookies and the stub alike.
         self.decider = Decider(config)
+        self.writeback = WriteBack(config, self.decider.codec)
+        self.stubs = StubInjector(config, self.writeback.gpp)
+        self.endpoints = Endpoints(config, decider=self.decider, writeback=self.writeback)
         self.ruleset = config.ruleset
         self.vary = config.vary
         #: The ``Vary`` value to add when a response has none of its own.
@@ -47,9 +54,8 @@ class Engine:
         self.off = config.mode is Mode.OFF
         self.enforce = config.mode is Mode.ENFORCE
         self.refuses = self.enforce and config.refuse_unrewritable
-        self.surface = Surface(config)
         #: The enabled endpoint paths (membership is all the hot path needs).
-        self.endpoints = self.surface.paths
+        self.endpoint_paths = self.endpoints.paths
         self._include = config.include_paths
         self._exclude = config.exclude_paths
         #: Whether every path is enforced (no include or exclude list to test).
@@ -82,7 +88,7 @@ class Engine:
         csp: str | None,
         observer: Observer,
     ) -> BodyPipeline:
-        inject = self.surface.stub_script(decision, csp) if self.enforce else None
+        inject = self.stubs.script(decision, csp) if self.enforce else None
         rewriter = HTMLRewriter(
             self.ruleset,
             report_only=not self.enforce,

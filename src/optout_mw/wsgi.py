@@ -54,7 +54,7 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
         if observer.metrics is not None:
             observer.decision(decision)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        if path in engine.endpoints:
+        if path in engine.endpoint_paths:
             return _serve_endpoint(engine, environ, start_response, decision, now, path, observer)
         if engine.off:
             return self.app(environ, start_response)
@@ -82,7 +82,7 @@ def _serve_endpoint(
 ) -> Iterable[bytes]:
     from .endpoints import EndpointRequest
 
-    surface = engine.surface
+    surface = engine.endpoints
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     body, too_large = b"", False
     if surface.wants_body(method, path):
@@ -176,7 +176,7 @@ def _html_start_response(
                     if applies:
                         _add_vary(headers, engine)
                     if decision.signals:
-                        cookies = engine.surface.response_cookies(decision, now)
+                        cookies = engine.writeback.response_cookies(decision, now)
                         if cookies:
                             headers += [("Set-Cookie", value) for value in cookies]
                 break
@@ -278,7 +278,7 @@ class _RewritingResponse:
         )
         if plan.html:
             _add_vary(headers, self.engine)
-            cookies = self.engine.surface.response_cookies(self.decision, self.now)
+            cookies = self.engine.writeback.response_cookies(self.decision, self.now)
             headers.extend(("Set-Cookie", value) for value in cookies)
         if plan.skip_reason is not None:
             self.observer.skipped(plan.skip_reason, self.path)
