@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -709,3 +710,60 @@ def test_surface_without_site_cookie_still_serves() -> None:
     optin = s.handle(post("action=opt-in"), decide(cfg), NOW)
     assert optin.status == 403
     assert "not available" in optin.body.decode()
+
+
+# --- the answer to an opt-out never claims a save that did not happen ---------------------
+
+def _store_id(row: tuple[bool, ...]) -> str:
+    """E.g. "site off, usp w-, gpp wr": written (w) and read back (r) or not (-)."""
+    site, write_usp, read_usp, write_gpp, read_gpp = row
+    usp = ("w" if write_usp else "-") + ("r" if read_usp else "-")
+    gpp = ("w" if write_gpp else "-") + ("r" if read_gpp else "-")
+    return f"site {'on' if site else 'off'}, usp {usp}, gpp {gpp}"
+
+
+_STORES = list(itertools.product([True, False], repeat=5))
+
+
+@pytest.mark.parametrize("gpc", [False, True], ids=["no GPC", "GPC"])
+@pytest.mark.parametrize(
+    ("site_cookie", "write_usp", "read_usp", "write_gpp", "read_gpp"), _STORES,
+    ids=[_store_id(row) for row in _STORES],
+)
+def test_opt_out_answer_says_what_was_recorded(
+    gpc: bool, site_cookie: bool, write_usp: bool, read_usp: bool, write_gpp: bool,
+    read_gpp: bool,
+) -> None:
+    cfg = config(read_site_cookie=site_cookie, write_us_privacy=write_usp,
+                 read_us_privacy=read_usp, write_gpp=write_gpp, read_gpp=read_gpp)
+    # A choice is saved when a cookie written now is one this site reads back.
+    saved = site_cookie or (write_usp and read_usp) or (write_gpp and read_gpp)
+    s = endpoints_for(cfg)
+    headers = {"sec-gpc": "1"} if gpc else {}
+    html = s.handle(post("action=opt-out", headers=headers), decide(cfg, gpc=gpc), NOW)
+    body = html.body.decode()
+    # The truth, as the middleware itself will read the next request without GPC.
+    after = decide(cfg, cookie=cookie_header(html) or None)
+    assert after.opted_out is saved
+    if saved:
+        assert html.status == 303
+        assert "Your choice was saved." in body
+    else:
+        assert html.status == 200  # read where it is said, not lost behind a redirect
+        parse_html(html.body)
+        assert "saved." not in body
+        assert "could not be saved" in body
+        assert "applied to this request only" in body
+        assert ("does not read it back" in body) is (write_usp or write_gpp)
+        if gpc:
+            assert "Global Privacy Control signal keeps you opted out" in body
+        else:
+            assert "turn on Global Privacy Control" in body
+    as_json = s.handle(post("action=opt-out", headers={**headers, "accept": "application/json"}),
+                       decide(cfg, gpc=gpc), NOW)
+    document = json.loads(as_json.body)
+    assert document["saved"] is saved
+    assert ("could not be saved" in document["message"]) is not saved
+    # "decision" is what the next request will see: honest about an unsaved choice too.
+    assert document["decision"]["opted_out"] is (saved or gpc)
+    assert set_cookies(as_json).keys() == set_cookies(html).keys()
