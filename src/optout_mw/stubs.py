@@ -182,9 +182,9 @@ class ScriptPart(Protocol):
 class IabApiStubs:
     """The ``__uspapi`` stub (and ``__gpp`` with ``write_gpp``) answering with the opt-out,
     for opted-out visitors. At most two variants exist (the GPP string records whether the
-    visitor sends GPC), each built once."""
+    visitor sends GPC); both are built here, once."""
 
-    __slots__ = ("_gpp_encoder", "_usp", "_variants")
+    __slots__ = ("_by_gpc", "_gpp_encoder", "_usp")
 
     name = "iab-api-stubs"
 
@@ -193,23 +193,17 @@ class IabApiStubs:
     ) -> None:
         self._usp = "1" + config.us_privacy_notice + "Y" + config.us_privacy_lspa
         self._gpp_encoder = gpp_encoder
-        self._variants: dict[bool, str] = {}
+        without = self._build(False)
+        #: The variant for a visitor sending GPC (index 1) or not (index 0).
+        self._by_gpc = (without, self._build(True) if gpp_encoder is not None else without)
 
     def text(self, decision: Decision) -> str | None:
         if decision.sale_permitted:
             return None
-        return self._variant(decision.gpc)
+        return self._by_gpc[decision.gpc]
 
     def texts(self) -> tuple[str, ...]:
-        keys = (False, True) if self._gpp_encoder is not None else (False,)
-        return tuple(self._variant(key) for key in keys)
-
-    def _variant(self, gpc: bool) -> str:
-        key = gpc if self._gpp_encoder is not None else False
-        found = self._variants.get(key)
-        if found is None:
-            found = self._variants[key] = self._build(key)
-        return found
+        return tuple(dict.fromkeys(self._by_gpc))
 
     def _build(self, gpc: bool) -> str:
         data: dict[str, Any] = {"usp": self._usp}
@@ -256,19 +250,25 @@ class StubInjector:
         #: The parts, in the order their code runs.
         self.parts: tuple[ScriptPart, ...] = tuple(parts)
         # One entry per combination of part texts: a handful per configuration.
-        self._scripts: BoundedCache[tuple[str, ...], _Script] = BoundedCache(64)
+        self._scripts: BoundedCache[str | tuple[str, ...], _Script] = BoundedCache(64)
 
     def script(self, decision: Decision, csp: str | None) -> bytes | None:
         """The ``<script>`` element for this visitor, or ``None``: no part applies, or the
         page's ``Content-Security-Policy`` would block it (no nonce, no matching hash from
         :meth:`sources`, no ``'unsafe-inline'``). Blocked, it is left out entirely, so the
         page produces no CSP violation report."""
-        if not self.parts:
-            return None
-        texts = tuple(text for part in self.parts if (text := part.text(decision)) is not None)
-        if not texts:
-            return None
-        script = self._script(texts)
+        parts = self.parts
+        if len(parts) == 1:
+            # The common case, on every opted-out visitor's page: no tuple to build.
+            text = parts[0].text(decision)
+            if text is None:
+                return None
+            script = self._scripts.get(text) or self._script((text,))
+        else:
+            texts = tuple(text for part in parts if (text := part.text(decision)) is not None)
+            if not texts:
+                return None
+            script = self._script(texts)
         allowed, nonce = inline_script_permission(csp, script.source)
         if not allowed:
             logger.debug("optout_mw: inline script not injected: the page's CSP blocks it")
@@ -289,10 +289,12 @@ class StubInjector:
         return " ".join(found)
 
     def _script(self, texts: tuple[str, ...]) -> _Script:
-        found = self._scripts.get(texts)
+        # A single text is its own key, so the common case looks it up without a tuple.
+        key = texts[0] if len(texts) == 1 else texts
+        found = self._scripts.get(key)
         if found is None:
             text = "".join(texts)
-            found = self._scripts.put(texts, _Script(text, sha256_source(text)))
+            found = self._scripts.put(key, _Script(text, sha256_source(text)))
         return found
 
 
