@@ -4,7 +4,9 @@ a busy port is one line."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import shlex
@@ -332,3 +334,37 @@ def test_examples_with_a_bad_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "OPTOUT_MODE" in result.stderr
+
+
+def test_report_mode_demo_prints_what_would_be_stripped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optout_mw.demo import logger, show_report_lines
+
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    cfg = demo_config(environ={}, mode="report")
+    show_report_lines(cfg)
+    (handler,) = logger.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    handler.setStream(stream)
+    fetch(builtin_demo_app(cfg), "wsgi", "/", {"Sec-GPC": "1"})
+    assert "INFO optout_mw: would strip" in stream.getvalue()
+    # Enforcing, nothing is added: the page itself shows what happened.
+    monkeypatch.setattr(logger, "handlers", [])
+    show_report_lines(demo_config(environ={}))
+    assert logger.handlers == []
+
+
+def test_run_example_refuses_a_bad_port_or_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from optout_mw.demo import run_example
+
+    monkeypatch.setenv("PORT", "eighty")
+    assert run_example(create_flask_app, "wsgi", "x") == 2
+    assert capsys.readouterr().err == "PORT must be a number, got 'eighty'\n"
+    monkeypatch.delenv("PORT")
+    monkeypatch.setenv("OPTOUT_MODE", "loud")
+    assert run_example(create_flask_app, "wsgi", "x") == 2
+    err = capsys.readouterr().err
+    assert "OPTOUT_MODE" in err and "Traceback" not in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from optout_mw.cookies import ChoiceCookieCodec
 
 from .test_endpoints_support import (
@@ -101,3 +103,34 @@ def test_response_cookies_stored_opt_out_writes_back() -> None:
         decide(cfg, cookie=choice_cookie(True, NOW - 60)), NOW
     )
     assert [c.split("=", 1)[0] for c in cookies] == ["usprivacy"]
+
+
+# --- the cookies of a choice ------------------------------------------------------------------
+
+
+def test_opt_out_records_in_every_configured_store() -> None:
+    cfg = config(write_us_privacy=True, write_gpp=True)
+    writes = writeback_for(cfg).opt_out(gpc=True, now=NOW)
+    assert [write.name for write in writes] == ["optout_choice", "usprivacy", "__gpp",
+                                                "__gpp_sid"]
+    assert all(write.header.startswith(f"{write.name}={write.value};") for write in writes)
+
+
+def test_opt_out_with_no_store_records_nothing() -> None:
+    cfg = config(read_site_cookie=False)
+    assert writeback_for(cfg).opt_out(gpc=False, now=NOW) == []
+
+
+def test_opt_in_needs_the_choice_cookie() -> None:
+    cfg = config(read_site_cookie=False, write_us_privacy=True)
+    with pytest.raises(ValueError, match="read_site_cookie"):
+        writeback_for(cfg).opt_in(gpc=False, now=NOW)
+
+
+def test_opt_in_resets_the_sites_strings_only_without_gpc() -> None:
+    cfg = config(write_us_privacy=True, write_gpp=True)
+    wb = writeback_for(cfg)
+    without = wb.opt_in(gpc=False, now=NOW)
+    assert [(w.name, w.value) for w in without][1:] == [
+        ("usprivacy", "1YNN"), ("__gpp", None), ("__gpp_sid", None)]
+    assert [w.name for w in wb.opt_in(gpc=True, now=NOW)] == ["optout_choice"]
