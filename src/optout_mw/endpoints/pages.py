@@ -113,6 +113,10 @@ class _Parts:
         })
 
 
+#: The part files under ``templates/parts/`` (without ``.html``), all read at start-up.
+PART_NAMES: Final = tuple(field.name for field in fields(_Parts))
+
+
 def describe_signals(kinds: Iterable[SignalKind]) -> str:
     """The signals ``kinds`` in words, e.g. "your browser's Global Privacy Control (GPC)
     signal and the choice you saved on this site"."""
