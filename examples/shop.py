@@ -10,35 +10,8 @@ from __future__ import annotations
 
 import html
 
-from optout_mw import Decision, OptOutConfig, development_config
-
-#: Presets matching the vendor tags on the page.
-DEMO_PRESETS = (
-    "google-tag-manager",
-    "google-analytics",
-    "google-ads",
-    "meta-pixel",
-    "tiktok-pixel",
-    "microsoft-uet",
-)
-
-DEV_WARNING = (
-    "WARNING: optout-mw demo configuration. Its secret key is public and its cookies are "
-    "not Secure: never use it in production."
-)
-
-
-def demo_config(**changes: object) -> OptOutConfig:
-    """The built-in development configuration of the demos (public secret: not for production)."""
-    values: dict[str, object] = {
-        "presets": DEMO_PRESETS,
-        "write_us_privacy": True,
-        "inject_stubs": True,
-        "gpc_json_last_update": "2026-11-01",
-    }
-    values.update(changes)
-    return development_config(**values)
-
+from optout_mw import Decision
+from optout_mw.demo import demo_config as demo_config
 
 HEAD_TAGS = """\
 <link rel="preconnect" href="https://www.googletagmanager.com">
@@ -138,16 +111,4 @@ def render_shop(decision: Decision, *, framework: str) -> str:
 </footer>
 </body>
 </html>
-"""
-
-
-def demo_banner(url: str) -> str:
-    return f"""{DEV_WARNING}
-
-optout-mw demo running on {url}
-See the difference with:
-  curl -s {url}/ | grep -c -E 'googletagmanager|facebook|tiktok|bing|doubleclick'
-  curl -s -H 'Sec-GPC: 1' {url}/ | grep -c -E 'googletagmanager|facebook|tiktok|bing|doubleclick'
-  curl -s -H 'Sec-GPC: 1' {url}/privacy/status.json
-Open {url}/privacy/opt-out in a browser to opt out with a cookie.
 """

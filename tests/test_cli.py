@@ -18,6 +18,7 @@ import pytest
 
 from optout_mw import cli
 from optout_mw.cli import CHUNK, main
+from optout_mw.demo import demo_config
 
 KEY = "0123456789abcdef-secret"
 GTM = '<script async src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script>'
@@ -396,6 +397,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[cli.Demo, int
     """
     calls: list[tuple[cli.Demo, int]] = []
     monkeypatch.setattr(cli, "_serve", lambda demo, port: calls.append((demo, port)))
+    for name in [name for name in os.environ if name.startswith("OPTOUT_")]:
+        monkeypatch.delenv(name)  # the demo reads them: start from none
     monkeypatch.setattr(sys, "path", list(sys.path))
     saved = example_modules()
     for name in saved:
@@ -458,7 +461,7 @@ def test_demo_serves_example_from_cwd(
         "def create_app(config=None):\n"
         "    def app(environ, start_response):\n"
         "        start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-        "        return [repr(config).encode()]\n"
+        "        return [f'{config.mode} {config.presets}'.encode()]\n"
         "    return app\n",
         encoding="utf-8",
     )
@@ -467,7 +470,8 @@ def test_demo_serves_example_from_cwd(
     assert code == 0
     assert "serving examples/flask_app/app.py (WSGI)" in out
     demo, _ = served[0]
-    assert call_wsgi(demo.app, {})[2] == b"None"  # the example's own demo configuration
+    # The demo's configuration, the same whatever serves it.
+    assert call_wsgi(demo.app, {})[2] == b"enforce ('all',)"
 
 
 def test_demo_with_config_file(
@@ -503,9 +507,10 @@ def test_demo_project_examples(
 ) -> None:
     if not (ROOT / "examples" / "shop.py").exists():
         pytest.skip("the project's examples are not complete in this checkout")
-    flask = cli.build_demo("flask", str(ROOT))
-    assert flask.kind == "wsgi" and flask.description == "examples/flask_app/app.py"
-    starlette = cli.build_demo("starlette", str(ROOT))
+    cfg = demo_config(environ={})
+    flask = cli.build_demo("flask", str(ROOT), cfg)
+    assert flask.kind == "wsgi" and flask.description == "examples/flask_app/app.py (WSGI)"
+    starlette = cli.build_demo("starlette", str(ROOT), cfg)
     assert starlette.kind == "asgi"
-    fastapi = cli.build_demo("fastapi", str(ROOT))
-    assert fastapi.description == "examples/starlette_app/fastapi_app.py"
+    fastapi = cli.build_demo("fastapi", str(ROOT), cfg)
+    assert fastapi.description == "examples/starlette_app/fastapi_app.py (ASGI)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -21,7 +22,7 @@ from optout_mw.endpoints import (
     TEMPLATE_VARIABLES,
     ChoiceEvent,
     EndpointResponse,
-    Surface,
+    Endpoints,
     prefers_json,
     safe_next,
 )
@@ -35,6 +36,7 @@ from .test_endpoints_support import (
     config,
     cookie_header,
     decide,
+    endpoints_for,
     post,
     request,
     set_cookies,
@@ -138,11 +140,12 @@ def test_status_endpoint_is_decision_json_without_secrets() -> None:
 
 
 def page(cookie: str | None = None, *, gpc: bool = False, query: str = "",
-         s: Surface | None = None, **changes: object) -> EndpointResponse:
+         s: Endpoints | None = None, **changes: object) -> EndpointResponse:
     cfg = config(**changes)
     decision = decide(cfg, gpc=gpc, cookie=cookie)
     headers = {"cookie": cookie} if cookie else {}
-    response = (s or Surface(cfg)).handle(request(query=query, headers=headers), decision, NOW)
+    response = (s or endpoints_for(cfg)).handle(request(query=query, headers=headers), decision,
+                                                NOW)
     assert response.status == 200
     assert_common_headers(response)
     parse_html(response.body)
@@ -259,7 +262,7 @@ def test_page_carries_valid_next_into_forms() -> None:
 
 def test_page_head_is_empty_with_length() -> None:
     cfg = config()
-    s = Surface(cfg)
+    s = endpoints_for(cfg)
     get = s.handle(request(), decide(cfg), NOW)
     head = s.handle(request("HEAD"), decide(cfg), NOW)
     assert head.status == 200
@@ -301,19 +304,19 @@ def test_custom_template_unknown_variable_fails_at_start(tmp_path: Path) -> None
     template = tmp_path / "page.html"
     template.write_text("<p>$status_text $nonsense</p>", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\$nonsense"):
-        Surface(config(optout_page_template=str(template)))
+        endpoints_for(config(optout_page_template=str(template)))
 
 
 def test_custom_template_invalid_placeholder_fails(tmp_path: Path) -> None:
     template = tmp_path / "page.html"
     template.write_text("<p>costs $5</p>", encoding="utf-8")
     with pytest.raises(ConfigError, match="optout_page_template"):
-        Surface(config(optout_page_template=str(template)))
+        endpoints_for(config(optout_page_template=str(template)))
 
 
 def test_custom_template_missing_file_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
-        Surface(config(optout_page_template=str(tmp_path / "missing.html")))
+        endpoints_for(config(optout_page_template=str(tmp_path / "missing.html")))
 
 
 def test_builtin_template_uses_only_documented_variables() -> None:
@@ -333,7 +336,7 @@ def test_builtin_template_uses_only_documented_variables() -> None:
 
 def test_opt_out_sets_choice_cookie_with_exact_attributes() -> None:
     cfg = OptOutConfig(secret_keys=(SECRET,))
-    s = Surface(cfg)
+    s = endpoints_for(cfg)
     response = s.handle(post("action=opt-out"), decide(cfg), NOW)
     assert response.status == 303
     assert response.header("Location") == PAGE
@@ -361,7 +364,7 @@ def test_opt_out_without_secure_in_development() -> None:
 def test_opt_out_writes_us_privacy_and_gpp() -> None:
     cfg = OptOutConfig(secret_keys=(SECRET,), write_us_privacy=True, write_gpp=True,
                        us_privacy_lspa="Y", choice_cookie_max_age=86400 * 30)
-    response = Surface(cfg).handle(post("action=opt-out"), decide(cfg, gpc=True), NOW)
+    response = endpoints_for(cfg).handle(post("action=opt-out"), decide(cfg, gpc=True), NOW)
     cookies = set_cookies(response)
     assert cookies["usprivacy"].startswith("usprivacy=1YYY;")
     script_readable = {"Path=/", "SameSite=Lax", "Max-Age=2592000", "Secure"}
@@ -376,7 +379,7 @@ def test_opt_out_writes_us_privacy_and_gpp() -> None:
 
 def test_opt_out_then_next_request_is_honoured() -> None:
     cfg = config()
-    response = Surface(cfg).handle(post("action=opt-out"), decide(cfg), NOW)
+    response = endpoints_for(cfg).handle(post("action=opt-out"), decide(cfg), NOW)
     after = decide(cfg, cookie=cookie_header(response))
     assert after.opted_out
     assert after.opted_out_by == (SignalKind.SITE_CHOICE,)
@@ -395,7 +398,7 @@ def test_opt_out_redirects_to_valid_next_from_form_or_query() -> None:
 
 def test_opt_out_json_by_accept() -> None:
     cfg = config()
-    response = Surface(cfg).handle(
+    response = endpoints_for(cfg).handle(
         post("action=opt-out", headers={"accept": "application/json, text/html;q=0.9"}),
         decide(cfg), NOW,
     )
@@ -410,7 +413,7 @@ def test_opt_out_json_by_accept() -> None:
 
 def test_opt_out_json_request() -> None:
     cfg = config()
-    response = Surface(cfg).handle(
+    response = endpoints_for(cfg).handle(
         post(json.dumps({"action": "opt-out"}),
              headers={"content-type": "application/json", "sec-gpc": "1"}),
         decide(cfg, gpc=True), NOW,
@@ -560,7 +563,7 @@ _HEADER_NAMES = st.sampled_from(
     ["content-type", "accept", "origin", "host", "sec-fetch-site", "cookie", "sec-gpc",
      "x-forwarded-host", "x-other"]
 )
-_FUZZ_SURFACE = Surface(config(write_us_privacy=True, write_gpp=True, inject_stubs=True))
+_FUZZ_SURFACE = endpoints_for(config(write_us_privacy=True, write_gpp=True, inject_stubs=True))
 _FUZZ_CONFIG = _FUZZ_SURFACE.config
 
 
@@ -607,7 +610,7 @@ def test_choice_event_goes_to_hook_and_log(caplog: pytest.LogCaptureFixture) -> 
     events: list[ChoiceEvent] = []
     cfg = config(on_choice=events.append)
     with caplog.at_level(logging.INFO, logger="optout_mw"):
-        Surface(cfg).handle(
+        endpoints_for(cfg).handle(
             post("action=opt-out", headers={"x-forwarded-for": "203.0.113.9"}),
             decide(cfg, gpc=True), NOW,
         )
@@ -632,7 +635,7 @@ def test_choice_event_goes_to_hook_and_log(caplog: pytest.LogCaptureFixture) -> 
 def test_choice_event_json_method() -> None:
     events: list[ChoiceEvent] = []
     cfg = config(on_choice=events.append)
-    Surface(cfg).handle(
+    endpoints_for(cfg).handle(
         post('{"action":"opt-out"}', headers={"content-type": "application/json"}),
         decide(cfg), NOW,
     )
@@ -645,7 +648,7 @@ def test_failing_hook_never_breaks_the_response(caplog: pytest.LogCaptureFixture
 
     cfg = config(on_choice=hook)
     with caplog.at_level(logging.ERROR, logger="optout_mw"):
-        response = Surface(cfg).handle(post("action=opt-out"), decide(cfg), NOW)
+        response = endpoints_for(cfg).handle(post("action=opt-out"), decide(cfg), NOW)
     assert response.status == 303
     assert "optout_choice" in set_cookies(response)
     assert any("on_choice" in r.getMessage() for r in caplog.records)
@@ -654,92 +657,11 @@ def test_failing_hook_never_breaks_the_response(caplog: pytest.LogCaptureFixture
 def test_no_event_for_bad_requests() -> None:
     events: list[ChoiceEvent] = []
     cfg = config(on_choice=events.append)
-    Surface(cfg).handle(post("action=bogus"), decide(cfg), NOW)
+    endpoints_for(cfg).handle(post("action=bogus"), decide(cfg), NOW)
     assert events == []
 
 
-# --- response_cookies -----------------------------------------------------------------------
-
-
-def test_response_cookies_common_case_is_empty() -> None:
-    cfg = config(write_us_privacy=True, write_gpp=True)
-    s = Surface(cfg)
-    assert s.response_cookies(decide(cfg), NOW) == []
-
-
-def test_response_cookies_gpc_write_back() -> None:
-    cfg = config(write_us_privacy=True, write_gpp=True)
-    cookies = Surface(cfg).response_cookies(decide(cfg, gpc=True), NOW)
-    names = [c.split("=", 1)[0] for c in cookies]
-    assert names == ["usprivacy", "__gpp", "__gpp_sid"]
-    assert cookies[0] == (
-        f"usprivacy=1YYN; Path=/; SameSite=Lax; Max-Age={cfg.choice_cookie_max_age}"
-    )
-    from optout_mw.gpp import decode_gpp
-
-    gpp = cookies[1].split(";")[0].split("=", 1)[1]
-    section = decode_gpp(gpp).sections[0]
-    assert getattr(section, "gpc", None) is True
-
-
-def test_response_cookies_gpc_but_writing_off() -> None:
-    cfg = config()
-    assert Surface(cfg).response_cookies(decide(cfg, gpc=True), NOW) == []
-
-
-def test_response_cookies_skip_when_usprivacy_already_opted_out() -> None:
-    cfg = config(write_us_privacy=True)
-    s = Surface(cfg)
-    assert s.response_cookies(decide(cfg, gpc=True, cookie="usprivacy=1YYN"), NOW) == []
-    # A usprivacy saying "not opted out" is corrected while GPC is on.
-    assert s.response_cookies(decide(cfg, gpc=True, cookie="usprivacy=1YNN"), NOW) == [
-        f"usprivacy=1YYN; Path=/; SameSite=Lax; Max-Age={cfg.choice_cookie_max_age}"
-    ]
-
-
-def test_response_cookies_usprivacy_alone_is_not_rewritten() -> None:
-    cfg = config(write_us_privacy=True)
-    # Only GPC or the site's own choice trigger a write-back; a CMP's own string is left be.
-    assert Surface(cfg).response_cookies(decide(cfg, cookie="usprivacy=1NNN"), NOW) == []
-
-
-def test_response_cookies_refresh_after_a_day() -> None:
-    cfg = config()
-    s = Surface(cfg)
-    made = ts("2026-01-10T08:00:00")
-    cookie = choice_cookie(True, made)
-    signed = time.time()
-    assert s.response_cookies(decide(cfg, cookie=cookie, now=signed + 3600),
-                              signed + 3600) == []
-    later = signed + 2 * 86400
-    decision = decide(cfg, cookie=cookie, now=later)
-    refreshed = s.response_cookies(decision, later)
-    assert len(refreshed) == 1
-    value = refreshed[0].split(";")[0].split("=", 1)[1]
-    stored, _ = ChoiceCookieCodec([SECRET], max_age=cfg.choice_cookie_max_age).loads(
-        value, now=time.time()
-    )
-    assert stored is not None
-    assert stored.opted_out is True
-    assert stored.made_at == int(made)
-    assert "HttpOnly" in attributes(refreshed[0])
-
-
-def test_response_cookies_refresh_opt_in_too() -> None:
-    cfg = config()
-    later = time.time() + 3 * 86400
-    decision = decide(cfg, cookie=choice_cookie(False, NOW - 86400), now=later)
-    refreshed = Surface(cfg).response_cookies(decision, later)
-    assert len(refreshed) == 1
-    assert refreshed[0].startswith("optout_choice=")
-
-
-def test_response_cookies_stored_opt_out_writes_back() -> None:
-    cfg = config(write_us_privacy=True)
-    cookies = Surface(cfg).response_cookies(
-        decide(cfg, cookie=choice_cookie(True, NOW - 60)), NOW
-    )
-    assert [c.split("=", 1)[0] for c in cookies] == ["usprivacy"]
+# --- write-back on the page itself ----------------------------------------------------
 
 
 def test_page_get_includes_write_back() -> None:
@@ -767,7 +689,7 @@ def test_twelve_month_boundary(made: str, asked: str, may_ask: bool) -> None:
     assert decision.may_request_opt_in is may_ask
     boundary = twelve_months_after(datetime.fromtimestamp(ts(made), UTC))
     assert (datetime.fromtimestamp(ts(asked), UTC) >= boundary) is may_ask
-    status = json.loads(Surface(cfg).handle(
+    status = json.loads(endpoints_for(cfg).handle(
         request(path="/privacy/status.json"), decision, ts(asked)).body)
     assert status["may_request_opt_in"] is may_ask
 
@@ -781,10 +703,67 @@ def test_twelve_month_rule_never_with_gpc() -> None:
 
 def test_surface_without_site_cookie_still_serves() -> None:
     cfg = OptOutConfig(read_site_cookie=False, write_us_privacy=True, cookie_secure=False)
-    s = Surface(cfg)
+    s = endpoints_for(cfg)
     response = s.handle(post("action=opt-out"), decide(cfg), NOW)
     assert response.status == 303
     assert set(set_cookies(response)) == {"usprivacy"}
     optin = s.handle(post("action=opt-in"), decide(cfg), NOW)
     assert optin.status == 403
     assert "not available" in optin.body.decode()
+
+
+# --- the answer to an opt-out never claims a save that did not happen ---------------------
+
+def _store_id(row: tuple[bool, ...]) -> str:
+    """E.g. "site off, usp w-, gpp wr": written (w) and read back (r) or not (-)."""
+    site, write_usp, read_usp, write_gpp, read_gpp = row
+    usp = ("w" if write_usp else "-") + ("r" if read_usp else "-")
+    gpp = ("w" if write_gpp else "-") + ("r" if read_gpp else "-")
+    return f"site {'on' if site else 'off'}, usp {usp}, gpp {gpp}"
+
+
+_STORES = list(itertools.product([True, False], repeat=5))
+
+
+@pytest.mark.parametrize("gpc", [False, True], ids=["no GPC", "GPC"])
+@pytest.mark.parametrize(
+    ("site_cookie", "write_usp", "read_usp", "write_gpp", "read_gpp"), _STORES,
+    ids=[_store_id(row) for row in _STORES],
+)
+def test_opt_out_answer_says_what_was_recorded(
+    gpc: bool, site_cookie: bool, write_usp: bool, read_usp: bool, write_gpp: bool,
+    read_gpp: bool,
+) -> None:
+    cfg = config(read_site_cookie=site_cookie, write_us_privacy=write_usp,
+                 read_us_privacy=read_usp, write_gpp=write_gpp, read_gpp=read_gpp)
+    # A choice is saved when a cookie written now is one this site reads back.
+    saved = site_cookie or (write_usp and read_usp) or (write_gpp and read_gpp)
+    s = endpoints_for(cfg)
+    headers = {"sec-gpc": "1"} if gpc else {}
+    html = s.handle(post("action=opt-out", headers=headers), decide(cfg, gpc=gpc), NOW)
+    body = html.body.decode()
+    # The truth, as the middleware itself will read the next request without GPC.
+    after = decide(cfg, cookie=cookie_header(html) or None)
+    assert after.opted_out is saved
+    if saved:
+        assert html.status == 303
+        assert "Your choice was saved." in body
+    else:
+        assert html.status == 200  # read where it is said, not lost behind a redirect
+        parse_html(html.body)
+        assert "saved." not in body
+        assert "could not be saved" in body
+        assert "applied to this request only" in body
+        assert ("does not read it back" in body) is (write_usp or write_gpp)
+        if gpc:
+            assert "Global Privacy Control signal keeps you opted out" in body
+        else:
+            assert "turn on Global Privacy Control" in body
+    as_json = s.handle(post("action=opt-out", headers={**headers, "accept": "application/json"}),
+                       decide(cfg, gpc=gpc), NOW)
+    document = json.loads(as_json.body)
+    assert document["saved"] is saved
+    assert ("could not be saved" in document["message"]) is not saved
+    # "decision" is what the next request will see: honest about an unsaved choice too.
+    assert document["decision"]["opted_out"] is (saved or gpc)
+    assert set_cookies(as_json).keys() == set_cookies(html).keys()

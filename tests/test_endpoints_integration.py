@@ -200,3 +200,24 @@ def test_stub_injected_for_opted_out_visitors(make_client: Any) -> None:
     assert "__uspapi" in body
     assert body.index("__uspapi") < body.index("var shop = 1;")
     assert "__uspapi" not in client.get("/").body.decode()
+
+
+def test_gpc_only_visitor_is_never_offered_opt_in(make_client: Any) -> None:
+    client: Client = make_client(write_us_privacy=True)
+    gpc = {"Sec-GPC": "1"}
+    assert any(c.startswith("usprivacy=1YYN;") for c in client.get("/", gpc).cookies())
+    for _ in range(2):  # the page, with the usprivacy the site wrote back, twice
+        body = client.get(PAGE, gpc).body.decode()
+        assert HONORED_TEXT in body
+        assert "the IAB US Privacy string" in body  # the write-back is read...
+        assert 'value="opt-in"' not in body  # ...but GPC is all the visitor sent
+
+
+def test_unsaved_opt_out_says_so(make_client: Any) -> None:
+    client: Client = make_client(read_site_cookie=False)
+    reply = client.post(PAGE, b"action=opt-out&next=%2F")
+    assert reply.status == 200
+    body = reply.body.decode()
+    assert "could not be saved" in body
+    assert "was saved" not in body
+    assert reply.cookies() == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +18,10 @@ from optout_mw.endpoints import (
     OPT_IN_TOKEN_MAX_AGE,
     ChoiceEvent,
     EndpointResponse,
-    Surface,
+    Endpoints,
     cross_site_reason,
 )
+from optout_mw.gpp import encode_gpp, encode_opt_out_gpp, encode_usnat
 from optout_mw.signals import SignalKind
 
 from .test_endpoints_support import (
@@ -27,6 +31,7 @@ from .test_endpoints_support import (
     config,
     cookie_header,
     decide,
+    endpoints_for,
     post,
     request,
     set_cookies,
@@ -45,7 +50,7 @@ def token_of(response: EndpointResponse) -> str:
 class Visitor:
     """A browser: keeps its cookies between requests and may send GPC."""
 
-    def __init__(self, surface: Surface, cookie: str, *, gpc: bool = False) -> None:
+    def __init__(self, surface: Endpoints, cookie: str, *, gpc: bool = False) -> None:
         self.surface = surface
         self.cookie = cookie
         self.gpc = gpc
@@ -66,7 +71,7 @@ class Visitor:
 
 
 def opted_out_visitor(*, gpc: bool = False, **changes: object) -> Visitor:
-    return Visitor(Surface(config(**changes)), choice_cookie(True, NOW - 400 * 86400 + 3600),
+    return Visitor(endpoints_for(config(**changes)), choice_cookie(True, NOW - 400 * 86400 + 3600),
                    gpc=gpc)
 
 
@@ -174,7 +179,7 @@ def test_token_tampered() -> None:
 def test_token_signed_with_another_secret() -> None:
     visitor = opted_out_visitor()
     visitor.send("action=opt-in")
-    other = Surface(config(secret_keys=("another-secret-of-enough-length",)))
+    other = endpoints_for(config(secret_keys=("another-secret-of-enough-length",)))
     foreign = Visitor(other, visitor.cookie)
     token = token_of(foreign.send("action=opt-in", update=False))
     refused(visitor.send(f"action=opt-in-confirm&token={token}"), "not valid")
@@ -214,7 +219,7 @@ def test_token_bound_to_another_visitor() -> None:
 
 
 def test_token_for_cookieless_visitor_does_not_transfer() -> None:
-    s = Surface(config())
+    s = endpoints_for(config())
     attacker = Visitor(s, "usprivacy=1YYN")
     token = token_of(attacker.send("action=opt-in"))
     victim = Visitor(s, "usprivacy=1YYN")
@@ -294,6 +299,113 @@ def test_cross_site_reason_table(headers: dict[str, str], reason: str | None) ->
 
 def test_no_opt_in_offer_for_gpc_only_or_without_keys() -> None:
     cfg = OptOutConfig(read_site_cookie=False, cookie_secure=False)
-    s = Surface(cfg)
+    s = endpoints_for(cfg)
     visitor = Visitor(s, "")
     refused(visitor.send("action=opt-in"), "not available")
+
+
+# --- who is offered to opt back in: docs/endpoints.md's table, every combination -------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "endpoints.md"
+_OFFERED = "opt-back-in offered"
+_GPC_NOTE = "While it is on, we keep honouring it, even if you opt back in here"
+
+
+def offer_table() -> list[dict[str, str]]:
+    """The rows of the table after ``<!-- opt-in-offer-table -->`` in docs/endpoints.md."""
+    after = DOCS.read_text(encoding="utf-8").split("<!-- opt-in-offer-table -->", 1)[1]
+    lines: list[list[str]] = []
+    for line in after.strip().splitlines():
+        if not line.startswith("|"):
+            break
+        lines.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    header, _, *rows = lines
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def documented_offer(case: Mapping[str, str]) -> bool:
+    for row in offer_table():
+        if all(row[column] == "any" or value in row[column].split(" or ")
+               for column, value in case.items()):
+            return row[_OFFERED].startswith("yes")
+    raise AssertionError(f"no row of docs/endpoints.md's table covers {dict(case)}")
+
+
+_GPP_NOT_OPTED_OUT = encode_gpp({"usnat": encode_usnat({
+    "SaleOptOutNotice": 1, "SaleOptOut": 2, "SharingOptOutNotice": 1, "SharingOptOut": 2,
+    "TargetedAdvertisingOptOutNotice": 1, "TargetedAdvertisingOptOut": 2,
+    "MspaCoveredTransaction": 2, "MspaOptOutOptionMode": 1, "MspaServiceProviderMode": 2,
+})})
+_GPP_OPTED_OUT = encode_opt_out_gpp(gpc=False)
+# (value in the table, the site writes this cookie, the cookie sent)
+_USP = [("none", False, ""), ("none", True, ""), ("N", False, "usprivacy=1YNN"),
+        ("N", True, "usprivacy=1YNN"), ("Y (CMP)", False, "usprivacy=1YYN"),
+        ("Y (site)", True, "usprivacy=1YYN")]
+_GPP = [(label, writes, f"__gpp={gpp[0]}; __gpp_sid={gpp[1]}" if gpp else "")
+        for label, writes, gpp in [
+            ("none", False, None), ("none", True, None), ("N", False, _GPP_NOT_OPTED_OUT),
+            ("N", True, _GPP_NOT_OPTED_OUT), ("Y (CMP)", False, _GPP_OPTED_OUT),
+            ("Y (site)", True, _GPP_OPTED_OUT)]]
+_CASES = [
+    pytest.param(keeps, gpc, choice, usp, gpp,
+                 id=f"keeps {keeps}, GPC {gpc}, choice {choice}, usp {usp[0]}"
+                    f"{' w' if usp[1] else ''}, gpp {gpp[0]}{' w' if gpp[1] else ''}")
+    for keeps, gpc, choice, usp, gpp in itertools.product(
+        ["yes", "no"], ["on", "off"], ["none", "opt-out", "opt-in"], _USP, _GPP)
+]
+_SURFACES: dict[tuple[bool, bool, bool], Endpoints] = {}
+
+
+@pytest.mark.parametrize(("keeps", "gpc", "choice", "usp", "gpp"), _CASES)
+def test_opt_in_offer_follows_the_documented_table(
+    keeps: str, gpc: str, choice: str, usp: tuple[str, bool, str], gpp: tuple[str, bool, str]
+) -> None:
+    key = (keeps == "yes", usp[1], gpp[1])
+    if key not in _SURFACES:
+        _SURFACES[key] = endpoints_for(config(
+            read_site_cookie=key[0], write_us_privacy=key[1], write_gpp=key[2]))
+    surface = _SURFACES[key]
+    cfg = surface.config
+    cookies = [usp[2], gpp[2]]
+    if choice != "none":
+        cookies.append(choice_cookie(choice == "opt-out", NOW - 86400))
+    cookie = "; ".join(part for part in cookies if part)
+    decision = decide(cfg, gpc=gpc == "on", cookie=cookie or None)
+    # The inputs are what the row says they are, as the middleware reads them.
+    kinds = decision.opted_out_by
+    assert (SignalKind.SITE_CHOICE in kinds) is (keeps == "yes" and choice == "opt-out")
+    assert (SignalKind.US_PRIVACY in kinds) is usp[0].startswith("Y")
+    assert (SignalKind.GPP in kinds) is gpp[0].startswith("Y")
+    headers = {"cookie": cookie} if cookie else {}
+    if gpc == "on":
+        headers["sec-gpc"] = "1"
+    body = surface.handle(request(headers=headers), decision, NOW).body.decode()
+    case = {"keeps choices": keeps, "GPC": gpc, "site choice": choice, "usprivacy": usp[0],
+            "GPP": gpp[0]}
+    expected = documented_offer(case)
+    assert ('value="opt-in"' in body) is expected
+    assert surface.can_opt_in(decision) is expected
+    assert (_GPC_NOTE in body) is (expected and gpc == "on")
+
+
+def test_the_documented_table_has_every_column() -> None:
+    rows = offer_table()
+    assert len(rows) >= 5
+    assert set(rows[0]) == {"keeps choices", "GPC", "site choice", "usprivacy", "GPP", _OFFERED}
+
+
+def test_gpc_only_visitor_is_not_offered_opt_in_after_the_write_back() -> None:
+    cfg = config(write_us_privacy=True)
+    surface = endpoints_for(cfg)
+    first = surface.handle(request(headers={"sec-gpc": "1"}), decide(cfg, gpc=True), NOW)
+    assert 'value="opt-in"' not in first.body.decode()
+    written = set_cookies(first)["usprivacy"]
+    assert written.startswith("usprivacy=1YYN;")
+    cookie = cookie_header(first)
+    second = surface.handle(request(headers={"sec-gpc": "1", "cookie": cookie}),
+                            decide(cfg, gpc=True, cookie=cookie), NOW)
+    assert 'value="opt-in"' not in second.body.decode()
+    # Once GPC is off, the opt-out the site wrote stays (11 CCR §7025(c)(5)) and the visitor
+    # can undo it here: the opt-in resets that cookie.
+    later = surface.handle(request(headers={"cookie": cookie}), decide(cfg, cookie=cookie), NOW)
+    assert 'value="opt-in"' in later.body.decode()

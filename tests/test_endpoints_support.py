@@ -10,7 +10,9 @@ from typing import Any
 from optout_mw.config import OptOutConfig, development_config
 from optout_mw.cookies import ChoiceCookieCodec, StoredChoice
 from optout_mw.decision import Decider, Decision
-from optout_mw.endpoints import EndpointRequest, EndpointResponse, Surface
+from optout_mw.endpoints import EndpointRequest, EndpointResponse, Endpoints
+from optout_mw.stubs import StubInjector
+from optout_mw.writeback import WriteBack
 
 SECRET = "optout-mw-development-secret-not-for-production"
 PAGE = "/privacy/opt-out"
@@ -91,5 +93,19 @@ def attributes(set_cookie: str) -> set[str]:
     return {part.strip() for part in set_cookie.split(";")[1:]}
 
 
-def surface(**changes: Any) -> Surface:
-    return Surface(config(**changes))
+def endpoints_for(cfg: OptOutConfig) -> Endpoints:
+    """The surface as the engine builds it: one decider, its codec, one write-back."""
+    decider = Decider(cfg)
+    return Endpoints(cfg, decider=decider, writeback=WriteBack(cfg, decider.codec))
+
+
+def writeback_for(cfg: OptOutConfig) -> WriteBack:
+    return WriteBack(cfg, Decider(cfg).codec)
+
+
+def injector_for(cfg: OptOutConfig) -> StubInjector:
+    return StubInjector(cfg, writeback_for(cfg).gpp)
+
+
+def surface(**changes: Any) -> Endpoints:
+    return endpoints_for(config(**changes))

@@ -6,20 +6,34 @@ import json
 import re
 import shutil
 import subprocess
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 
-from optout_mw.endpoints import Surface
-from optout_mw.stubs import csp_nonce, inline_script_permission, parse_csp, sha256_source
+from optout_mw.config import OptOutConfig
+from optout_mw.decision import Decision
+from optout_mw.stubs import (
+    StubInjector,
+    csp_nonce,
+    inline_script_permission,
+    parse_csp,
+    sha256_source,
+)
 
-from .test_endpoints_support import choice_cookie, config, decide
+from .test_endpoints_support import choice_cookie, config, decide, injector_for
 
 NODE = shutil.which("node") or (shutil.which("/usr/bin/node"))
 
 
-def stub_surface(**changes: object) -> Surface:
-    return Surface(config(inject_stubs=True, **changes))
+class Stubs(NamedTuple):
+    config: OptOutConfig
+    injector: StubInjector
+
+
+def stub_surface(**changes: object) -> Stubs:
+    cfg = config(inject_stubs=True, **changes)
+    return Stubs(cfg, injector_for(cfg))
 
 
 def script_text(tag: bytes) -> str:
@@ -33,15 +47,15 @@ def script_text(tag: bytes) -> str:
 
 def test_no_stub_when_off_or_not_opted_out() -> None:
     cfg = config()
-    assert Surface(cfg).stub_script(decide(cfg, gpc=True), None) is None
+    assert injector_for(cfg).script(decide(cfg, gpc=True), None) is None
     s = stub_surface()
-    assert s.stub_script(decide(s.config), None) is None
+    assert s.injector.script(decide(s.config), None) is None
 
 
 def test_stub_for_gpc_and_for_stored_opt_out() -> None:
     s = stub_surface()
-    gpc = s.stub_script(decide(s.config, gpc=True), None)
-    stored = s.stub_script(decide(s.config, cookie=choice_cookie(True, 1_700_000_000)), None)
+    gpc = s.injector.script(decide(s.config, gpc=True), None)
+    stored = s.injector.script(decide(s.config, cookie=choice_cookie(True, 1_700_000_000)), None)
     assert gpc is not None and gpc.startswith(b"<script>")
     assert stored is not None
     assert b"__uspapi" in gpc
@@ -51,7 +65,7 @@ def test_stub_for_gpc_and_for_stored_opt_out() -> None:
 
 def test_stub_is_small_es5_and_safe_in_html() -> None:
     s = stub_surface(write_gpp=True)
-    tag = s.stub_script(decide(s.config, gpc=True), None)
+    tag = s.injector.script(decide(s.config, gpc=True), None)
     assert tag is not None
     text = script_text(tag)
     assert len(tag) < 2500
@@ -63,15 +77,15 @@ def test_stub_is_small_es5_and_safe_in_html() -> None:
 
 def test_stub_hash_matches_each_variant() -> None:
     s = stub_surface(write_gpp=True)
-    sources = s.stub_hash().split(" ")
+    sources = s.injector.sources().split(" ")
     assert len(sources) == 2
     for gpc in (False, True):
         decision = decide(s.config, gpc=gpc, cookie=choice_cookie(True, 1_700_000_000))
-        tag = s.stub_script(decision, None)
+        tag = s.injector.script(decision, None)
         assert tag is not None
         assert sha256_source(script_text(tag)) in sources
-    assert len(stub_surface().stub_hash().split(" ")) == 1
-    assert re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", stub_surface().stub_hash())
+    assert len(stub_surface().injector.sources().split(" ")) == 1
+    assert re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", stub_surface().injector.sources())
 
 
 # --- CSP ------------------------------------------------------------------------------------
@@ -138,19 +152,20 @@ def test_inline_script_permission(csp: str | None, allowed: bool, nonce: str | N
 
 def test_stub_gets_the_page_nonce() -> None:
     s = stub_surface()
-    tag = s.stub_script(decide(s.config, gpc=True), "default-src 'self'; script-src 'nonce-R4nd0m'")
+    csp = "default-src 'self'; script-src 'nonce-R4nd0m'"
+    tag = s.injector.script(decide(s.config, gpc=True), csp)
     assert tag is not None
     assert tag.startswith(b'<script nonce="R4nd0m">')
 
 
 def test_stub_skipped_when_csp_blocks_it() -> None:
     s = stub_surface()
-    assert s.stub_script(decide(s.config, gpc=True), "script-src 'self'") is None
+    assert s.injector.script(decide(s.config, gpc=True), "script-src 'self'") is None
 
 
 def test_stub_allowed_by_its_hash() -> None:
     s = stub_surface()
-    tag = s.stub_script(decide(s.config, gpc=True), f"script-src 'self' {s.stub_hash()}")
+    tag = s.injector.script(decide(s.config, gpc=True), f"script-src 'self' {s.injector.sources()}")
     assert tag is not None
     assert tag.startswith(b"<script>")
 
@@ -162,7 +177,7 @@ def test_stub_allowed_by_its_hash() -> None:
 )
 def test_malformed_csp_never_raises(csp: str) -> None:
     s = stub_surface()
-    result = s.stub_script(decide(s.config, gpc=True), csp)
+    result = s.injector.script(decide(s.config, gpc=True), csp)
     assert result is None or result.startswith(b"<script")
 
 
@@ -216,7 +231,7 @@ def run_stub(tag: bytes, before: str = "") -> dict[str, Any]:
 
 def test_stub_uspapi_answers_synchronously_in_node() -> None:
     s = stub_surface(us_privacy_lspa="Y")
-    tag = s.stub_script(decide(s.config, gpc=True), None)
+    tag = s.injector.script(decide(s.config, gpc=True), None)
     assert tag is not None
     out = run_stub(tag)
     assert out["usp"] == [{"version": 1, "uspString": "1YYY"}, True]
@@ -230,7 +245,7 @@ def test_stub_gpp_answers_in_node() -> None:
     from optout_mw.gpp import encode_opt_out_gpp
 
     s = stub_surface(write_gpp=True)
-    tag = s.stub_script(decide(s.config, gpc=True), None)
+    tag = s.injector.script(decide(s.config, gpc=True), None)
     assert tag is not None
     out = run_stub(tag)
     gpp, sid = encode_opt_out_gpp(gpc=True)
@@ -271,7 +286,7 @@ def test_stub_gpp_answers_in_node() -> None:
 
 def test_stub_gpp_without_gpc_records_gpc_false() -> None:
     s = stub_surface(write_gpp=True)
-    tag = s.stub_script(decide(s.config, cookie=choice_cookie(True, 1_700_000_000)), None)
+    tag = s.injector.script(decide(s.config, cookie=choice_cookie(True, 1_700_000_000)), None)
     assert tag is not None
     out = run_stub(tag)
     assert out["gpcField"] is False
@@ -280,7 +295,7 @@ def test_stub_gpp_without_gpc_records_gpc_false() -> None:
 
 def test_stub_does_not_replace_an_existing_api() -> None:
     s = stub_surface(write_gpp=True)
-    tag = s.stub_script(decide(s.config, gpc=True), None)
+    tag = s.injector.script(decide(s.config, gpc=True), None)
     assert tag is not None
     before = (
         "window.__uspapi = function (c, v, f) { if (f) { f({version: 1, uspString: 'CMP'}, "
@@ -290,3 +305,85 @@ def test_stub_does_not_replace_an_existing_api() -> None:
     out = run_stub(tag, before)
     assert out["usp"] == [{"version": 1, "uspString": "CMP"}, True]
     assert out["ping"] == [{"gppVersion": "CMP"}, True]
+
+
+# --- several parts, one script --------------------------------------------------------------
+
+
+class FixedPart:
+    """A part with one text, shown to the visitors ``when`` accepts."""
+
+    def __init__(self, name: str, text: str, when: Callable[[Decision], bool]) -> None:
+        self.name = name
+        self._text = text
+        self._when = when
+
+    def text(self, decision: Decision) -> str | None:
+        return self._text if self._when(decision) else None
+
+    def texts(self) -> tuple[str, ...]:
+        return (self._text,)
+
+
+GUARD = "window.guardRan=(window.__uspapi?'after-stub':'alone');"
+
+
+def with_guard(**changes: object) -> Stubs:
+    cfg = config(inject_stubs=True, **changes)
+    parts = [*injector_for(cfg).parts, FixedPart("guard", GUARD, lambda decision: True)]
+    return Stubs(cfg, StubInjector(cfg, None, parts=parts))
+
+
+def test_parts_in_order_make_one_script_with_one_nonce() -> None:
+    s = with_guard()
+    assert [part.name for part in s.injector.parts] == ["iab-api-stubs", "guard"]
+    tag = s.injector.script(decide(s.config, gpc=True), "script-src 'nonce-n0nce'")
+    assert tag is not None
+    assert tag.count(b"<script") == 1 and tag.count(b"</script>") == 1
+    assert tag.count(b"nonce=") == 1 and tag.startswith(b'<script nonce="n0nce">')
+    stub = stub_surface().injector.script(decide(s.config, gpc=True), None)
+    assert stub is not None
+    assert script_text(tag) == script_text(stub) + GUARD
+
+
+def test_each_part_keeps_its_own_condition() -> None:
+    s = with_guard()
+    tag = s.injector.script(decide(s.config), None)  # not opted out: the stub stays out
+    assert tag is not None
+    assert script_text(tag) == GUARD
+    nothing = StubInjector(s.config, None, parts=[
+        FixedPart("never", "window.never=1;", lambda decision: False)
+    ])
+    assert nothing.script(decide(s.config, gpc=True), None) is None
+    # Its text never reaches a page, yet a policy naming every possible script lists it.
+    assert nothing.sources() == sha256_source("window.never=1;")
+    assert StubInjector(config(), None).parts == ()
+    assert StubInjector(config(), None).script(decide(config(), gpc=True), None) is None
+    assert StubInjector(config(), None).sources() == ""
+
+
+def test_sources_cover_every_combination_of_parts() -> None:
+    s = with_guard(write_gpp=True)
+    sources = s.injector.sources().split(" ")
+    # The stub's two variants, each with and without the guard, and the guard alone.
+    assert len(sources) == len(set(sources)) == 5
+    for decision in (decide(s.config, gpc=True), decide(s.config),
+                     decide(s.config, cookie=choice_cookie(True, 1_700_000_000))):
+        tag = s.injector.script(decision, None)
+        assert tag is not None
+        assert sha256_source(script_text(tag)) in sources
+        allowed = s.injector.script(decision, f"script-src 'self' {s.injector.sources()}")
+        assert allowed == tag
+
+
+def test_combined_parts_run_in_order_in_node() -> None:
+    s = with_guard()
+    tag = s.injector.script(decide(s.config, gpc=True), None)
+    assert tag is not None
+    program = script_text(tag) + ";process.stdout.write(window.guardRan)"
+    if NODE is None:
+        pytest.skip("node is not installed: cannot execute the JavaScript stub")
+    result = subprocess.run([NODE, "-e", "var window = {};" + program], capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "after-stub"

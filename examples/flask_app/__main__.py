@@ -1,11 +1,9 @@
+"""``python -m examples.flask_app``: the Flask shop on http://127.0.0.1:$PORT (8000)."""
+
 from __future__ import annotations
 
-import os
-
 from examples.flask_app.app import create_app
-from examples.shop import demo_banner
+from optout_mw.demo import run_example
 
 if __name__ == "__main__":
-    port = int(os.environ.get("PORT", "8000"))
-    print(demo_banner(f"http://127.0.0.1:{port}"), flush=True)
-    create_app().run(host="127.0.0.1", port=port)
+    raise SystemExit(run_example(create_app, "wsgi", "examples/flask_app/app.py (WSGI)"))

@@ -48,7 +48,7 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
         observer = self._observer
         if observer.metrics is not None:
             observer.decision(view.decision)  # counters see every request
-        if scope.get("path", "") in engine.endpoints:
+        if scope.get("path", "") in engine.endpoint_paths:
             await _serve_endpoint(engine, view, receive, send, observer)
             return
         if engine.off:
@@ -259,10 +259,10 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
 async def _serve_endpoint(
     engine: Engine, view: ASGIRequest, receive: Receive, send: Send, observer: Observer
 ) -> None:
-    surface = engine.surface
+    endpoints = engine.endpoints
     method = view.method.upper()
     body, too_large = b"", False
-    if surface.wants_body(method, view.path):
+    if endpoints.wants_body(method, view.path):
         read = await _read_body(receive, engine.config.max_form_bytes)
         if read is None:
             return
@@ -282,7 +282,7 @@ async def _serve_endpoint(
         body_too_large=too_large,
         scheme=view.scheme,
     )
-    response = surface.handle(request, view.decision, view.now)
+    response = endpoints.handle(request, view.decision, view.now)
     if response.event is not None:
         observer.choice(response.event.kind)
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]

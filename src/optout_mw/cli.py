@@ -18,14 +18,13 @@ Exit codes:
   found warnings;
 * ``2`` - invalid configuration or command line;
 * ``3`` - the input could not be read: missing file, network error, missing optional
-  dependency (httpx, uvicorn, a framework).
+  dependency (httpx, uvicorn, a framework); for ``demo``, its port is busy.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import html
 import importlib
 import inspect
 import json
@@ -41,7 +40,6 @@ from .config import (
     FORCE_MODE_VARIABLE,
     OptOutConfig,
     apply_operator_override,
-    development_config,
     load_config,
     redacted,
 )
@@ -403,53 +401,6 @@ def _us_privacy_json(value: str) -> dict[str, object]:
 
 # --- demo ------------------------------------------------------------------------------------
 
-_DEMO_PAGE: Final = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>optout-mw demo</title>
-<script async src="https://www.googletagmanager.com/gtm.js?id=GTM-DEMO0"></script>
-<script>fbq('init', '000000000000000'); fbq('track', 'PageView');</script>
-</head>
-<body>
-<h1>optout-mw demo</h1>
-<p>Sale or sharing permitted: <strong>{permitted}</strong>. {status}</p>
-<pre>{decision}</pre>
-<noscript><img height="1" width="1" alt=""
- src="https://www.facebook.com/tr?id=000000000000000&amp;ev=PageView&amp;noscript=1"></noscript>
-<p>View the source of this page with and without <code>Sec-GPC: 1</code>.</p>
-</body>
-</html>
-"""
-
-_WARNING: Final = """\
-!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
-!! optout-mw demo: DEVELOPMENT CONFIGURATION. Its cookie-signing secret is     !!
-!! public and NOT FOR PRODUCTION: anyone can forge choice cookies with it.     !!
-!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"""
-
-
-def builtin_demo_app(config: OptOutConfig | None = None) -> Any:
-    """A tiny WSGI site with tracker tags, wrapped in the middleware."""
-    from ._types import StartResponse, WSGIEnviron
-    from .request import get_decision
-    from .wsgi import OptOutWSGIMiddleware
-
-    def page(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        decision = get_decision(environ)
-        body = _DEMO_PAGE.format(
-            permitted="yes" if decision.sale_permitted else "no",
-            status=html.escape(decision.status_text or ""),
-            decision=html.escape(json.dumps(decision.to_json(), indent=2)),
-        ).encode("utf-8")
-        start_response(
-            "200 OK",
-            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    return OptOutWSGIMiddleware(page, config=config or development_config(presets=("all",)))
-
 
 @dataclass
 class Demo:
@@ -468,21 +419,25 @@ _EXAMPLES: Final = {
 }
 
 
-def build_demo(framework: str, directory: str, config: OptOutConfig | None = None) -> Demo:
+def build_demo(framework: str, directory: str, config: OptOutConfig) -> Demo:
     """The demo application: an example from ``directory/examples`` when present,
-    otherwise the built-in WSGI site.
+    otherwise the built-in WSGI site, both with ``config``.
 
     :param framework: ``auto``, ``flask``, ``starlette``, ``fastapi`` or ``builtin``.
     :raises _Unreadable: when an explicitly chosen framework is not installed.
     """
+    # Deferred, as every command's own imports: the other commands need no servers.
+    from .demo import builtin_demo_app
+
+    builtin = Demo(builtin_demo_app(config), "wsgi", "the built-in demo page (WSGI)")
     if framework == "builtin":
-        return Demo(builtin_demo_app(config), "wsgi", "the built-in demo page")
+        return builtin
     choice = "flask" if framework == "auto" else framework
     module_name, kind, relative = _EXAMPLES[choice]
     if not os.path.isfile(os.path.join(directory, relative)):
         if framework != "auto":
             _err(f"{relative} not found under {directory}; serving the built-in demo page")
-        return Demo(builtin_demo_app(config), "wsgi", "the built-in demo page")
+        return builtin
     # The examples are a package of the project checkout, imported as examples.* (they
     # use relative imports); the directory goes first so its package wins.
     if directory in sys.path:
@@ -502,59 +457,48 @@ def build_demo(framework: str, directory: str, config: OptOutConfig | None = Non
     if problem:
         if framework == "auto":
             _err(f"{problem}; serving the built-in demo page")
-            return Demo(builtin_demo_app(config), "wsgi", "the built-in demo page")
+            return builtin
         raise _Unreadable(problem)
     factory = getattr(module, "create_app", None)
     if callable(factory):
         takes_config = "config" in inspect.signature(factory).parameters
-        app = factory(config=config) if takes_config and config is not None else factory()
+        app = factory(config=config) if takes_config else factory()
     else:
         app = module.app
     # A Flask object is itself a WSGI callable; Starlette and FastAPI apps are ASGI ones.
-    return Demo(app, kind, relative)
+    return Demo(app, kind, f"{relative} ({kind.upper()})")
 
 
 def _serve(demo: Demo, port: int) -> None:  # pragma: no cover - blocks until interrupted
-    if demo.kind == "asgi":
-        try:
-            uvicorn: Any = importlib.import_module("uvicorn")
-        except ImportError as error:
-            raise _Unreadable("serving an ASGI demo needs uvicorn: pip install uvicorn") from error
-        uvicorn.run(demo.app, host="127.0.0.1", port=port)
-        return
-    from wsgiref.simple_server import make_server
+    from .demo import serve  # deferred: see build_demo
 
-    with make_server("127.0.0.1", port, demo.app) as server, contextlib.suppress(
-        KeyboardInterrupt
-    ):
-        server.serve_forever()
+    try:
+        serve(demo.app, demo.kind, port)
+    except ModuleNotFoundError as error:
+        raise _Unreadable(f"serving an ASGI demo needs uvicorn: pip install uvicorn ({error})"
+                          ) from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    config: OptOutConfig | None = None
-    if args.config:
-        try:
-            config = _load(args.config)
-        except ConfigError as error:
-            _print_problems(error, as_json=False, stream=_err)
-            return EXIT_INVALID
+    from .demo import PortBusy, banner, demo_config, show_report_lines  # see build_demo
+
+    try:
+        # The operator's file as it is; otherwise the demo's settings under OPTOUT_*.
+        config = _load(args.config) if args.config else demo_config()
+    except ConfigError as error:
+        _print_problems(error, as_json=False, stream=_err)
+        return EXIT_INVALID
     try:
         demo = build_demo(args.framework, os.getcwd(), config)
     except _Unreadable as error:
         _err(str(error))
         return EXIT_UNREADABLE
-    base = f"http://127.0.0.1:{args.port}/"
-    if config is None:
-        _out(_WARNING)
-    _out(f"serving {demo.description} ({demo.kind.upper()}) on {base}  (Ctrl-C to stop)")
-    _out("see the difference (tracker tags are stripped for a visitor sending GPC):")
-    _out(f"  curl -s {base} | grep -c -E 'googletagmanager|facebook'")
-    _out(f"  curl -s -H 'Sec-GPC: 1' {base} | grep -c -E 'googletagmanager|facebook'")
-    _out(f"  curl -sI -H 'Sec-GPC: 1' {base} | grep -i '^vary'")
+    show_report_lines(config)
+    _out(banner(config, f"http://127.0.0.1:{args.port}", demo.description))
     sys.stdout.flush()
     try:
         _serve(demo, args.port)
-    except _Unreadable as error:
+    except (_Unreadable, PortBusy) as error:
         _err(str(error))
         return EXIT_UNREADABLE
     return EXIT_OK
@@ -617,9 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", help="serve a demo site on 127.0.0.1",
-        description="Serve the example app from ./examples if present, else a built-in page.",
+        description="Serve the example app from ./examples if present, else a built-in page. "
+        "Without --config, the demo's settings apply under any OPTOUT_* variable "
+        "(e.g. OPTOUT_MODE=report).",
     )
-    demo.add_argument("--port", type=int, default=_DEFAULT_PORT)
+    demo.add_argument("--port", type=int, default=_DEFAULT_PORT,
+                      help=f"port on 127.0.0.1 (default {_DEFAULT_PORT})")
     demo.add_argument(
         "--framework", choices=["auto", "flask", "starlette", "fastapi", "builtin"],
         default="auto",

@@ -15,10 +15,13 @@ from typing import Generic, Protocol, TypeVar
 from ._cache import BoundedCache
 from .config import Mode, OptOutConfig, apply_operator_override
 from .decision import Decider, Decision
+from .endpoints import Endpoints
 from .metrics import Metrics, Observer, record_findings, record_report_summary
 from .request import RequestView
 from .response import BodyPipeline, ResponseEnforcer, ResponsePlan, SkipReason, is_html
 from .rewrite import HTMLRewriter, warm_up
+from .stubs import StubInjector
+from .writeback import WriteBack
 
 logger = logging.getLogger("optout_mw")
 AppT = TypeVar("AppT")
@@ -34,31 +37,30 @@ class Engine:
     per-response :class:`~optout_mw.response.ResponseEnforcer` objects."""
 
     __slots__ = (
-        "_exclude", "_include", "_transforms", "all_paths", "config", "decider", "endpoints",
-        "enforce", "html_types", "off", "refuses", "ruleset", "surface", "vary", "writeback",
+        "_exclude", "_include", "_transforms", "all_paths", "config", "decider",
+        "endpoint_paths", "endpoints", "enforce", "html_types", "off", "refuses", "ruleset",
+        "stubs", "vary", "writeback",
     )
 
     def __init__(self, config: OptOutConfig) -> None:
-        # Function-level import: endpoints sits on a floor above the response path, which
-        # the engine builds first.
-        from .endpoints import Surface
-
         # The operator's OPTOUT_FORCE_MODE beats every source, code included: applied
         # where every configuration becomes an engine (start-up and each reload).
         config = apply_operator_override(config)
         self.config = config
+        # Built once and shared: one decider (and its choice-cookie codec), one write-back,
+        # one GPP encoder for the write-back cookies and the stub alike.
         self.decider = Decider(config)
+        self.writeback = WriteBack(config, self.decider.codec)
+        self.stubs = StubInjector(config, self.writeback.gpp)
+        self.endpoints = Endpoints(config, decider=self.decider, writeback=self.writeback)
         self.ruleset = config.ruleset
         #: Request headers a page depends on, for ``Vary``.
         self.vary = config.vary
         self.off = config.mode is Mode.OFF
         self.enforce = config.mode is Mode.ENFORCE
         self.refuses = self.enforce and config.refuse_unrewritable
-        self.surface = Surface(config)
-        #: Builds the write-back ``Set-Cookie`` values of HTML responses.
-        self.writeback = self.surface
         #: The enabled endpoint paths (membership is all the hot path needs).
-        self.endpoints = self.surface.paths
+        self.endpoint_paths = self.endpoints.paths
         #: ``Content-Type`` value (raw ASGI bytes or WSGI str) -> whether it is HTML.
         self.html_types: BoundedCache[str | bytes, bool] = BoundedCache(
             _CONTENT_TYPES_REMEMBERED
@@ -113,7 +115,7 @@ class Engine:
         csp: str | None,
         observer: Observer,
     ) -> BodyPipeline:
-        inject = self.surface.stub_script(decision, csp) if self.enforce else None
+        inject = self.stubs.script(decision, csp) if self.enforce else None
         rewriter = HTMLRewriter(
             self.ruleset,
             report_only=not self.enforce,

@@ -1,23 +1,30 @@
-"""Inline ``__uspapi``/``__gpp`` stubs answering from the server's decision, and the CSP
-logic that decides whether (and how) an inline script may be added to a page.
+"""The inline script added to opted-out visitors' pages, and the CSP logic that decides
+whether (and how) an inline script may be added to a page.
 
-The stubs are for opted-out visitors only: vendor scripts that ask the IAB APIs
-(US Privacy API, GPP CMP API v1.1) get the opt-out synchronously, before any consent tool
-has loaded. Plain ES5, no network access, a few hundred bytes.
+:class:`StubInjector` joins named parts into one ``<script>`` element. Today's part,
+:class:`IabApiStubs`, defines ``__uspapi``/``__gpp`` answering from the server's decision:
+vendor scripts that ask the IAB APIs (US Privacy API, GPP CMP API v1.1) get the opt-out
+synchronously, before any consent tool has loaded. Plain ES5, no network access, a few
+hundred bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from ._cache import BoundedCache
 from .config import OptOutConfig
-from .errors import ConfigError
+from .decision import Decision
+
+logger = logging.getLogger("optout_mw")
 
 #: The directives that govern an inline ``<script>`` element, most specific first
 #: (CSP Level 3 §6.8.1 "Get the effective directive for inline checks").
@@ -152,46 +159,51 @@ def sha256_source(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-@dataclass(frozen=True, slots=True)
-class _Variant:
-    text: str
-    source: str
-
-
 def _json_for_script(value: object) -> str:
     # ``<`` never appears raw, so neither ``</script`` nor ``<!--`` can end or confuse the
     # script element (HTML "script data" state).
     return json.dumps(value, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
 
 
-class StubBuilder:
-    """Builds the stub script for one configuration; at most two variants exist (the GPP
-    string records whether the visitor sends GPC), each built once."""
+class ScriptPart(Protocol):
+    """One named piece of the inline script added to opted-out visitors' pages."""
 
-    __slots__ = ("_gpp_encoder", "_usp", "_variants", "_with_gpp")
+    @property
+    def name(self) -> str: ...
+
+    def text(self, decision: Decision) -> str | None:
+        """The JavaScript for this visitor (a complete statement, plain ES5), or ``None``
+        when this part does not apply to them."""
+
+    def texts(self) -> tuple[str, ...]:
+        """Every text :meth:`text` can return, for the CSP hash sources."""
+
+
+class IabApiStubs:
+    """The ``__uspapi`` stub (and ``__gpp`` with ``write_gpp``) answering with the opt-out,
+    for opted-out visitors. At most two variants exist (the GPP string records whether the
+    visitor sends GPC); both are built here, once."""
+
+    __slots__ = ("_by_gpc", "_gpp_encoder", "_usp")
+
+    name = "iab-api-stubs"
 
     def __init__(
-        self,
-        config: OptOutConfig,
-        gpp_encoder: Callable[[bool], tuple[str, str]] | None,
+        self, config: OptOutConfig, gpp_encoder: Callable[[bool], tuple[str, str]] | None
     ) -> None:
         self._usp = "1" + config.us_privacy_notice + "Y" + config.us_privacy_lspa
-        self._with_gpp = gpp_encoder is not None
         self._gpp_encoder = gpp_encoder
-        self._variants: dict[bool, _Variant] = {}
+        without = self._build(False)
+        #: The variant for a visitor sending GPC (index 1) or not (index 0).
+        self._by_gpc = (without, self._build(True) if gpp_encoder is not None else without)
 
-    def variant(self, gpc: bool) -> _Variant:
-        key = gpc if self._with_gpp else False
-        found = self._variants.get(key)
-        if found is None:
-            text = self._build(key)
-            found = self._variants[key] = _Variant(text, sha256_source(text))
-        return found
+    def text(self, decision: Decision) -> str | None:
+        if decision.sale_permitted:
+            return None
+        return self._by_gpc[decision.gpc]
 
-    def sources(self) -> tuple[str, ...]:
-        """The hash source of every variant this configuration can produce."""
-        keys = (False, True) if self._with_gpp else (False,)
-        return tuple(self.variant(key).source for key in keys)
+    def texts(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self._by_gpc))
 
     def _build(self, gpc: bool) -> str:
         data: dict[str, Any] = {"usp": self._usp}
@@ -206,8 +218,89 @@ class StubBuilder:
         return _USP_JS.replace("__DATA__", _json_for_script(data)) + _END_JS
 
 
+@dataclass(frozen=True, slots=True)
+class _Script:
+    text: str
+    source: str
+
+
+class StubInjector:
+    """The one inline ``<script>`` inserted before a page's first script, for one
+    configuration: an ordered list of named parts, each with its own condition, joined
+    into a single element so the page's CSP is consulted once (one nonce, one hash).
+
+    Today's part is :class:`IabApiStubs` (with ``inject_stubs``).
+
+    :param gpp_encoder: the GPP opt-out encoder (shared with the write-back cookies), or
+        ``None`` without ``write_gpp``.
+    :param parts: replaces the parts the configuration enables, in order.
+    """
+
+    __slots__ = ("_scripts", "parts")
+
+    def __init__(
+        self,
+        config: OptOutConfig,
+        gpp_encoder: Callable[[bool], tuple[str, str]] | None,
+        *,
+        parts: Sequence[ScriptPart] | None = None,
+    ) -> None:
+        if parts is None:
+            parts = [IabApiStubs(config, gpp_encoder)] if config.inject_stubs else []
+        #: The parts, in the order their code runs.
+        self.parts: tuple[ScriptPart, ...] = tuple(parts)
+        # One entry per combination of part texts: a handful per configuration.
+        self._scripts: BoundedCache[str | tuple[str, ...], _Script] = BoundedCache(64)
+
+    def script(self, decision: Decision, csp: str | None) -> bytes | None:
+        """The ``<script>`` element for this visitor, or ``None``: no part applies, or the
+        page's ``Content-Security-Policy`` would block it (no nonce, no matching hash from
+        :meth:`sources`, no ``'unsafe-inline'``). Blocked, it is left out entirely, so the
+        page produces no CSP violation report."""
+        parts = self.parts
+        if len(parts) == 1:
+            # The common case, on every opted-out visitor's page: no tuple to build.
+            text = parts[0].text(decision)
+            if text is None:
+                return None
+            script = self._scripts.get(text) or self._script((text,))
+        else:
+            texts = tuple(text for part in parts if (text := part.text(decision)) is not None)
+            if not texts:
+                return None
+            script = self._script(texts)
+        allowed, nonce = inline_script_permission(csp, script.source)
+        if not allowed:
+            logger.debug("optout_mw: inline script not injected: the page's CSP blocks it")
+            return None
+        return script_tag(script.text, nonce)
+
+    def sources(self) -> str:
+        """The CSP source(s) allowing every script this configuration can produce, e.g.
+        ``"'sha256-…'"``, to add to ``script-src`` of a site whose CSP uses neither nonces
+        nor ``'unsafe-inline'``; space-separated. With ``write_gpp`` the stub has two
+        variants (the GPP string records GPC), so there are two sources."""
+        choices = [(*part.texts(), None) for part in self.parts]
+        found: dict[str, None] = {}
+        for combination in itertools.product(*choices):
+            texts = tuple(text for text in combination if text is not None)
+            if texts:
+                found[self._script(texts).source] = None
+        return " ".join(found)
+
+    def _script(self, texts: tuple[str, ...]) -> _Script:
+        # A single text is its own key, so the common case looks it up without a tuple.
+        key = texts[0] if len(texts) == 1 else texts
+        found = self._scripts.get(key)
+        if found is None:
+            text = "".join(texts)
+            found = self._scripts.put(key, _Script(text, sha256_source(text)))
+        return found
+
+
 def _parsed_sections(gpp: str) -> dict[str, list[dict[str, Any]]]:
     """``getSection`` answers: per section, its sub-sections as spec-named field objects."""
+    # Deferred: only sites that write GPP load the GPP codec.
     from .gpp import UsSection, decode_gpp
 
     parsed: dict[str, list[dict[str, Any]]] = {}
@@ -225,27 +318,10 @@ def _parsed_sections(gpp: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _section_ids(sections: dict[str, list[dict[str, Any]]]) -> list[tuple[str, int]]:
+    # Deferred: only sites that write GPP load the GPP codec.
     from .gpp import SECTION_IDS
 
     return [(name, SECTION_IDS[name]) for name in sections if name in SECTION_IDS]
-
-
-def load_gpp_encoder() -> Callable[[bool], tuple[str, str]]:
-    """``gpc -> (gpp_string, gpp_sid)`` for an opted-out visitor, from :mod:`optout_mw.gpp`.
-
-    :raises ConfigError: when the GPP codec cannot be imported.
-    """
-    try:
-        from .gpp import encode_opt_out_gpp
-    except ImportError as error:  # pragma: no cover - the codec ships with the package
-        raise ConfigError(
-            [("write_gpp", f"the GPP codec (optout_mw.gpp) is not available: {error}")]
-        ) from error
-
-    def encode(gpc: bool) -> tuple[str, str]:
-        return encode_opt_out_gpp(gpc=gpc, sections=("usnat",))
-
-    return encode
 
 
 def script_tag(text: str, nonce: str | None) -> bytes:

@@ -44,7 +44,7 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
         environ[DECISION_KEY] = pending_decision(view)
         if observer.metrics is not None:
             observer.decision(view.decision)  # counters see every request
-        if view.path in engine.endpoints:
+        if view.path in engine.endpoint_paths:
             return _serve_endpoint(engine, view, environ, start_response, observer)
         if engine.off:
             return self.app(environ, start_response)
@@ -391,10 +391,10 @@ def _serve_endpoint(
     start_response: StartResponse,
     observer: Observer,
 ) -> Iterable[bytes]:
-    surface = engine.surface
+    endpoints = engine.endpoints
     method = view.method
     body, too_large = b"", False
-    if surface.wants_body(method, view.path):
+    if endpoints.wants_body(method, view.path):
         body, too_large = _read_body(environ, engine.config.max_form_bytes)
     request = EndpointRequest(
         method=method,
@@ -405,7 +405,7 @@ def _serve_endpoint(
         body_too_large=too_large,
         scheme=view.scheme,
     )
-    response = surface.handle(request, view.decision, view.now)
+    response = endpoints.handle(request, view.decision, view.now)
     if response.event is not None:
         observer.choice(response.event.kind)
     reason = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Unknown"
