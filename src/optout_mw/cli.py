@@ -46,6 +46,7 @@ from .config import (
 from .engine import Engine
 from .errors import ConfigError
 from .gpp import decode_any
+from .rewrite import HTMLRewriter
 from .signals import Verdict, parse_us_privacy, us_privacy_fields
 
 __all__ = ["EXIT_FOUND", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main"]
@@ -201,8 +202,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _findings_of(chunks: Iterable[bytes], config: OptOutConfig) -> list[Any]:
-    from .rewrite import HTMLRewriter
-
     rewriter = HTMLRewriter(
         config.ruleset,
         report_only=True,
@@ -335,7 +334,6 @@ def _scan_url(url: str, config: OptOutConfig, *, as_json: bool, timeout: float) 
 
 
 def _cmd_rewrite(args: argparse.Namespace) -> int:
-    from .rewrite import HTMLRewriter
 
     try:
         config = _rules_config(args.config, args.preset)
