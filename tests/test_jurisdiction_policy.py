@@ -318,3 +318,26 @@ def test_settings_normalise_strings_and_hide_the_secret() -> None:
     assert made.trusted_proxies == ("173.245.48.0/20",)
     assert SECRET not in repr(made)
     assert replace(made, as_of=None).as_of is None
+
+
+def test_repeated_requests_get_the_same_answer_object() -> None:
+    policy = JurisdictionPolicy(settings(GpcScope.REQUIRED))
+    ca = headers_for(GeoHeaders.CLOUDFRONT, "US", "CA")
+    first = policy.applicability(ca.get, CDN, TODAY)
+    assert policy.applicability(dict(ca).get, CDN, TODAY) is first
+    # A new day is judged afresh.
+    later = policy.applicability(ca.get, CDN, TODAY + timedelta(days=1))
+    assert later is not first and later.on == TODAY + timedelta(days=1)
+
+
+def test_long_header_values_are_judged_every_time() -> None:
+    policy = JurisdictionPolicy(settings(GpcScope.REQUIRED, GeoHeaders.AKAMAI))
+    value = "country_code=US,region_code=VA," + ",".join(f"f{i}=x" for i in range(200))
+    first = policy.applicability({"x-akamai-edgescape": value}.get, CDN, TODAY)
+    again = policy.applicability({"x-akamai-edgescape": value}.get, CDN, TODAY)
+    assert first == again and first is not again
+    assert (first.rule, first.jurisdiction.code) == (GpcRule.NO_STATE_DUTY, "US-VA")
+    long_peer = "10.0.0.5" + " " * 80
+    assert policy.applicability(NO_HEADERS.get, long_peer, TODAY).jurisdiction.trusted_by is (
+        TrustBasis.TRUSTED_PROXY
+    )

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from optout_mw._cache import BoundedCache
+
 HeaderGetter = Callable[[str], str | None]
 
 
@@ -137,7 +139,7 @@ def _located(country: str, region: str | None) -> Location:
 class GeoReader:
     """Reads one provider's headers. Build one per configuration; :meth:`locate` is pure."""
 
-    __slots__ = ("_country_header", "_read", "_region_header", "kind", "names")
+    __slots__ = ("_country_header", "_memo", "_read", "_region_header", "kind", "names")
 
     def __init__(self, kind: GeoHeaders, header: str | None = None) -> None:
         self.kind = kind
@@ -155,20 +157,37 @@ class GeoReader:
             (country,),
         )
         self._read = _READERS[kind]
+        # A site sees a few hundred distinct header values; reading one is pure.
+        self._memo: BoundedCache[tuple[str, str | None, bool], Location] = BoundedCache(1024)
 
     def header_names(self, read_region: bool) -> tuple[str, ...]:
         """The request headers :meth:`locate` reads (for ``Vary``)."""
         return self.names[0] if read_region else self.names[1]
 
+    def values(self, get: HeaderGetter, read_region: bool) -> tuple[str | None, str | None]:
+        """The raw header values :meth:`read` takes: ``(country, region)``."""
+        value = get(self._country_header)
+        if value is None or not read_region or self._region_header is None:
+            return value, None
+        return value, get(self._region_header)
+
     def locate(self, get: HeaderGetter, read_region: bool = True) -> Location:
         """The visitor's location from the headers; never raises."""
-        value = get(self._country_header)
+        value, region = self.values(get, read_region)
+        return self.read(value, region, read_region)
+
+    def read(self, value: str | None, region: str | None, read_region: bool) -> Location:
+        """The location from raw header values (see :meth:`values`); never raises."""
         if value is None:
             return ABSENT
-        region = None
-        if read_region and self._region_header is not None:
-            region = get(self._region_header)
-        return self._read(value, region, read_region)
+        key = (value, region, read_region)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        location = self._read(value, region, read_region)
+        if len(value) + len(region or "") <= LONGEST_CACHED:
+            self._memo.put(key, location)
+        return location
 
 
 def _read_pair(sentinels: frozenset[str]) -> _Reader:
@@ -187,6 +206,9 @@ def _read_pair(sentinels: frozenset[str]) -> _Reader:
 
     return read
 
+
+# Longer values (EdgeScape carries a dozen fields) are read every time, not remembered.
+LONGEST_CACHED = 512
 
 _ISO_3166_2 = re.compile(r"([A-Z]{2})(?:-([A-Z0-9]{1,3}))?")
 _CLDR_SUBDIVISION = re.compile(r"([A-Z]{2})([A-Z0-9]{1,4})?")

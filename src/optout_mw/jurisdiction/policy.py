@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from optout_mw._cache import BoundedCache
 from optout_mw.jurisdiction.geo import (
+    LONGEST_CACHED,
     NOT_READ,
     UNTRUSTED,
     GeoReader,
@@ -110,7 +112,10 @@ class JurisdictionPolicy:
     """The compiled settings: build once per configuration; :meth:`applicability` is pure
     and safe to call from any thread."""
 
-    __slots__ = ("_enforce_unknown", "_reader", "_trust", "as_of", "scope", "table", "vary")
+    __slots__ = (
+        "_enforce_unknown", "_reader", "_results", "_trust", "_untrusted", "as_of", "scope",
+        "table", "vary",
+    )
 
     def __init__(self, settings: JurisdictionSettings, table: LawTable | None = None) -> None:
         self.scope = settings.gpc_scope
@@ -123,6 +128,12 @@ class JurisdictionPolicy:
             settings.geo_secret,
         )
         self._reader: GeoReader | None = None
+        self._untrusted = self._unknown(Jurisdiction(UNTRUSTED))
+        # Answers are immutable and a site sees few distinct (trust, header values, day)
+        # combinations, so each is computed once.
+        self._results: BoundedCache[
+            tuple[TrustBasis, str | None, str | None, date | None], GpcApplicability
+        ] = BoundedCache(2048)
         #: Request headers the response depends on through this policy (for ``Vary``).
         self.vary: tuple[str, ...] = ()
         if self.scope is not GpcScope.EVERYWHERE and settings.geo_headers is not None:
@@ -153,18 +164,32 @@ class JurisdictionPolicy:
             return EVERYWHERE
         trusted_by = self._trust.trusted_by(get, peer)
         if trusted_by is None:
-            return self._unknown(Jurisdiction(UNTRUSTED))
-        location = reader.locate(get, self._reads_region)
+            return self._untrusted
+        reads_region = self._reads_region
+        value, region = reader.values(get, reads_region)
+        on = (self.as_of or today) if reads_region else None
+        key = (trusted_by, value, region, on)
+        found = self._results.get(key)
+        if found is not None:
+            return found
+        answer = self._decide(reader.read(value, region, reads_region), trusted_by, on)
+        if len(value or "") + len(region or "") <= LONGEST_CACHED:
+            self._results.put(key, answer)
+        return answer
+
+    def _decide(
+        self, location: Location, trusted_by: TrustBasis, on: date | None
+    ) -> GpcApplicability:
         place = Jurisdiction(location, trusted_by)
         if location.status is not LocationStatus.LOCATED:
             return self._unknown(place)
         if not location.in_us:
             return GpcApplicability(False, GpcRule.OUTSIDE_US, place)
-        if self.scope is GpcScope.US:
+        if on is None:  # gpc_scope "us"
             return GpcApplicability(True, GpcRule.IN_US, place)
         if location.region is None:
             return self._unknown(place)
-        return self._by_state(location, trusted_by, self.as_of or today)
+        return self._by_state(location, trusted_by, on)
 
     def _unknown(self, place: Jurisdiction) -> GpcApplicability:
         return GpcApplicability(self._enforce_unknown, GpcRule.LOCATION_UNKNOWN, place)

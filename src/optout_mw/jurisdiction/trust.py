@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Iterable
 from enum import StrEnum
 
+from optout_mw._cache import BoundedCache
 from optout_mw.jurisdiction.geo import HeaderGetter
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -62,7 +63,7 @@ def parse_peer(peer: str | None) -> IPAddress | None:
 class GeoTrust:
     """The configured ways a request can earn trust in its geo headers."""
 
-    __slots__ = ("_networks", "_secret", "_secret_header")
+    __slots__ = ("_networks", "_peers", "_secret", "_secret_header")
 
     def __init__(
         self,
@@ -71,6 +72,9 @@ class GeoTrust:
         secret: str | None = None,
     ) -> None:
         self._networks = tuple(networks)
+        # Peers repeat (a CDN reaches the origin from a few hundred addresses) and parsing
+        # an address costs more than the rest of the policy: remember each verdict.
+        self._peers: BoundedCache[str, bool] = BoundedCache(1024)
         if (secret_header is None) != (secret is None):
             raise ValueError("a shared secret needs both a header name and a value")
         self._secret_header = secret_header.lower() if secret_header else None
@@ -87,15 +91,24 @@ class GeoTrust:
 
     def trusted_by(self, get: HeaderGetter, peer: str | None) -> TrustBasis | None:
         """Why this request's geo headers may be believed, or ``None``."""
-        if self._networks:
-            address = parse_peer(peer)
-            if address is not None and any(address in net for net in self._networks):
+        if self._networks and peer:
+            inside = self._peers.get(peer)
+            if inside is None:
+                address = parse_peer(peer)
+                inside = address is not None and any(address in net for net in self._networks)
+                if len(peer) <= _LONGEST_ADDRESS:
+                    self._peers.put(peer, inside)
+            if inside:
                 return TrustBasis.TRUSTED_PROXY
         if self._secret is not None and self._secret_header is not None:
             value = get(self._secret_header)
             if value is not None and hmac.compare_digest(_as_bytes(value), self._secret):
                 return TrustBasis.SHARED_SECRET
         return None
+
+
+# An IPv6 address with a zone id is at most ~60 characters; longer strings are not cached.
+_LONGEST_ADDRESS = 64
 
 
 def _as_bytes(value: str) -> bytes:
