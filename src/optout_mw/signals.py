@@ -23,6 +23,24 @@ class SignalKind(StrEnum):
     US_PRIVACY = "us_privacy"
     #: The IAB Global Privacy Platform string.
     GPP = "gpp"
+    # Consent tools' own first-party cookies, each read only when enabled by name in
+    # ``cmp_cookies`` (see optout_mw.cmp and docs/cmp.md).
+    #: OneTrust's ``OptanonConsent`` cookie.
+    ONETRUST = "onetrust"
+    #: Cookiebot's ``CookieConsent`` cookie.
+    COOKIEBOT = "cookiebot"
+    #: iubenda's ``_iub_cs-*`` preference cookies.
+    IUBENDA = "iubenda"
+    #: Didomi's ``didomi_token`` cookie.
+    DIDOMI = "didomi"
+    #: Ketch's ``_ketch_consent_v1_`` cookie.
+    KETCH = "ketch"
+    #: Transcend's consent cookie (``tcm``).
+    TRANSCEND = "transcend"
+    #: Fides' ``fides_consent`` cookie.
+    FIDES = "fides"
+    #: A site's own cookie rule (``acme_optout=1``).
+    COOKIE_RULE = "cookie_rule"
 
 
 class Verdict(StrEnum):
