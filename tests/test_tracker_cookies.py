@@ -8,6 +8,7 @@ must be covered by the preset's list or left out here for a stated reason.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -353,3 +354,11 @@ def test_rules_without_cookies_are_skipped() -> None:
     cookies = _set(("none", ()), ("some", ("_fbp",)))
     assert cookies.rule_names == ("some",)
     assert cookies and not _set(("none", ()))
+
+
+def test_the_docs_table_lists_every_preset_cookie() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "cookies.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]*) \|", text, re.MULTILINE))
+    assert set(rows) == set(PRESET_COOKIES)
+    for preset, cookies in PRESET_COOKIES.items():
+        assert re.findall(r"`([^`]+)`", rows[preset]) == [str(c.pattern) for c in cookies]

@@ -170,7 +170,7 @@ def deletion_lines(
     :param scheme: the request's scheme; ``Secure`` is added on ``https``.
     """
     secure = scheme == "https"
-    # Browsers match the prefixes case-insensitively (RFC 6265bis §5.7 steps 21-22).
+    # Browsers match the prefixes case-insensitively (RFC 6265bis §5.7, the storage model).
     folded = name[:9].lower()
     if folded.startswith("__host-"):
         return (f"{name}=; Max-Age=0; Path=/; Secure",) if secure else ()

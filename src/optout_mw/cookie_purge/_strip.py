@@ -22,7 +22,7 @@ __all__ = ["StripResult", "set_cookie_name", "strip_set_cookies"]
 def set_cookie_name(value: str | bytes) -> str | None:
     """The cookie name a ``Set-Cookie`` value sets, or ``None`` when it names none.
 
-    Follows RFC 6265bis §5.7 steps 1-5: the name is what precedes the first ``=`` of the
+    Follows RFC 6265bis §5.6 steps 1-5: the name is what precedes the first ``=`` of the
     text before the first ``;``, without surrounding spaces and tabs; a value without
     ``=`` sets a cookie with an empty name. Never raises; bytes are read as Latin-1.
     """
