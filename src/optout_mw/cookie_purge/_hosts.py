@@ -30,6 +30,8 @@ _MAX_HEADER: Final = _MAX_HOST + 7
 
 def is_ip_address(host: str) -> bool:
     """Whether ``host`` (as :func:`validated_host` returns it) is an IPv4 or IPv6 address."""
+    if ":" not in host and not host[-1:].isdigit():
+        return False  # neither IPv6 nor dotted decimal: skip the costly failed parse
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -169,6 +169,12 @@ def deletion_lines(
     :param host: a host returned by :func:`~optout_mw.cookie_purge.validated_host`.
     :param scheme: the request's scheme; ``Secure`` is added on ``https``.
     """
+    return _lines(name, _domains(host, is_public_suffix), scheme, paths)
+
+
+def _lines(
+    name: str, domains: list[str | None], scheme: str, paths: Iterable[str]
+) -> tuple[str, ...]:
     secure = scheme == "https"
     # Browsers match the prefixes case-insensitively (RFC 6265bis §5.7, the storage model).
     folded = name[:9].lower()
@@ -177,12 +183,13 @@ def deletion_lines(
     if folded.startswith("__secure-") and not secure:
         return ()
     tail = "; Secure" if secure else ""
-    lines: list[str] = []
-    for path in paths:
-        for domain in _domains(host, is_public_suffix):
-            where = f"; Domain={domain}" if domain is not None else ""
-            lines.append(f"{name}=; Max-Age=0; Path={path}{where}{tail}")
-    return tuple(lines)
+    return tuple(
+        f"{name}=; Max-Age=0; Path={path}"
+        + (f"; Domain={domain}" if domain is not None else "")
+        + tail
+        for path in paths
+        for domain in domains
+    )
 
 
 def line_bytes(value: str) -> int:
@@ -210,12 +217,12 @@ def purge_page(
     page always makes progress.
     """
     targets: list[CookieFinding] = []
-    for name in sorted(set(names)):
-        if name in settings.protected or not _TOKEN.fullmatch(name):
-            continue
+    for name in set(names):
         rule = cookies.match(name)
-        if rule is not None:
+        if rule is not None and name not in settings.protected and _TOKEN.fullmatch(name):
             targets.append(CookieFinding(rule, name))
+    targets.sort(key=lambda target: target.cookie)
+    domains = _domains(host, settings.is_public_suffix)
     lines: list[str] = []
     purged: list[CookieFinding] = []
     deferred: list[CookieFinding] = []
@@ -225,13 +232,11 @@ def purge_page(
         if deferred:
             deferred.append(target)
             continue
-        group = deletion_lines(
-            target.cookie, host, scheme, settings.paths, settings.is_public_suffix
-        )
+        group = _lines(target.cookie, domains, scheme, settings.paths)
         if not group:
             unreachable.append(target)
             continue
-        size = sum(map(line_bytes, group))
+        size = sum(map(len, group)) + _HEADER_OVERHEAD * len(group)
         if len(lines) + len(group) <= settings.max_lines and used + size <= settings.max_bytes:
             lines.extend(group)
             used += size
