@@ -7,7 +7,6 @@ scheme only, never the value.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -75,6 +74,10 @@ class RecordsSettings:
     config_version: str = ""
 
     def __post_init__(self) -> None:
+        policy: object = self.store_client_ip
+        if isinstance(policy, str) and policy in ClientIPPolicy.__members__.values():
+            # The text forms a config file gives are accepted as the enum.
+            object.__setattr__(self, "store_client_ip", ClientIPPolicy(policy))
         problems = _problems(self)
         if problems:
             raise ConfigError(problems)
@@ -107,10 +110,6 @@ class RecordsSettings:
             problems.append(("records_url", "required: where the records are kept"))
         if problems:
             raise ConfigError(problems)
-        if isinstance(kwargs.get("store_client_ip"), str):
-            # An unknown value stays a string: validation reports it with the choices.
-            with contextlib.suppress(ValueError):
-                kwargs["store_client_ip"] = ClientIPPolicy(kwargs["store_client_ip"])
         return cls(**kwargs)
 
 

@@ -1,0 +1,193 @@
+"""Real databases for the records tests: SQLite files and PostgreSQL clusters.
+
+``.ci/run`` starts one PostgreSQL cluster and exports ``OPTOUT_TEST_POSTGRES_URL`` (and
+``OPTOUT_TEST_PG_BIN``); each test gets a fresh database in it. Tests that kill the server
+start a cluster of their own with the same binaries. Without a server the PostgreSQL
+tests skip and say why; under ``CI`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+URL_ENV = "OPTOUT_TEST_POSTGRES_URL"
+
+
+def no_postgres(reason: str) -> None:
+    """Skip, or under CI fail: there a missing server is a broken pipeline."""
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def pg_bin() -> str | None:
+    given = os.environ.get("OPTOUT_TEST_PG_BIN")
+    if given and os.path.isfile(os.path.join(given, "initdb")):
+        return given
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster on a free loopback port."""
+
+    def __init__(self, bin_dir: str) -> None:
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="optout-pg-"))
+        self.port = _free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            # initdb refuses root; Debian's package made the postgres user.
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "optout",
+                  "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://optout@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, os.path.join(self.bin, tool), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w",
+                  "-t", "60", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    def postmaster_pid(self) -> int:
+        return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+
+    def kill9(self) -> None:
+        """``kill -9`` the postmaster, then wait until its backends are gone too."""
+        pid = self.postmaster_pid()
+        children = _children(pid)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        for child in [pid, *children]:
+            while _alive(child) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already down
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose (its parent reaps it).
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        no_postgres("no PostgreSQL server binaries (Debian's postgresql package)")
+        raise AssertionError("unreachable")
+    cluster = Cluster(bin_dir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def server_url() -> str:
+    """The shared server's URL: ``.ci/run``'s, else a cluster started for this session."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    global _session_cluster
+    if _session_cluster is None:
+        bin_dir = pg_bin()
+        if bin_dir is None:
+            no_postgres(f"{URL_ENV} is not set and no PostgreSQL server binaries were found")
+            raise AssertionError("unreachable")
+        cluster = Cluster(bin_dir)
+        atexit.register(stop_session_cluster)
+        cluster.start()
+        _session_cluster = cluster
+    return _session_cluster.url
+
+
+_session_cluster: Cluster | None = None
+
+
+def stop_session_cluster() -> None:
+    global _session_cluster
+    if _session_cluster is not None:
+        _session_cluster.destroy()
+        _session_cluster = None
+
+
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """A new empty database on ``server``, dropped afterwards."""
+    import psycopg
+
+    name = f"optout_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database."""
+    with fresh_database(server_url()) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/records.db"
+        return
+    with fresh_database(server_url()) as url:
+        yield url
