@@ -11,12 +11,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -191,3 +195,64 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with fresh_database(server_url()) as url:
         yield url
+
+
+# --- app processes ---------------------------------------------------------------------------
+#
+# Each runs in a fresh interpreter (``python -c``), as a worker process of a site would, and
+# talks to the test through its standard streams.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def spawn(function: str, *args: str) -> subprocess.Popen[str]:
+    code = f"import sys; from tests.records_harness import {function}; {function}(*sys.argv[1:])"
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def choices_worker(url: str, clients: str, per_client: str, first: str, subjects: str) -> None:
+    """``clients`` threads, each making ``per_client`` choices on shared accounts and waiting
+    for each acknowledgement (as a browser posting the opt-out form would); prints the ids
+    acknowledged, then the ones not, as JSON."""
+    from optout_mw.records import Records, RecordsSettings
+
+    records = Records(RecordsSettings(url=url, retry_base=0.01, retry_max=0.2))
+    acked: list[str] = []
+    unacked: list[str] = []
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        for i in range(int(per_client)):
+            account = f"acct{rng.randrange(int(subjects))}"
+            ack = records.record_choice(opted_out=rng.random() < 0.5,
+                                        requested_at=time.time(), account_id=account)
+            ok = ack.wait(30)
+            assert ack.outcome is not None or not ok
+            with lock:
+                event_id = ack.outcome.event_id if ack.outcome else f"?{number}-{i}"
+                (acked if ok else unacked).append(event_id)
+
+    threads = [threading.Thread(target=client, args=(int(first) + n,))
+               for n in range(int(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lost = records.close(10)
+    print(json.dumps({"acked": acked, "unacked": unacked, "lost": lost}), flush=True)
+
+
+def opt_out_worker(url: str, account_id: str, browser_id: str) -> None:
+    """Opt an account out, print the event id once committed, then wait to be killed."""
+    from optout_mw.records import Records, RecordsSettings
+
+    records = Records(RecordsSettings(url=url))
+    ack = records.record_choice(opted_out=True, requested_at=time.time(),
+                                account_id=account_id, browser_id=browser_id)
+    if not ack.wait(30) or ack.outcome is None:
+        print("NOT COMMITTED", flush=True)
+        return
+    print(f"ACK {ack.outcome.event_id}", flush=True)
+    sys.stdin.readline()  # hold until the test kills this process

@@ -128,7 +128,7 @@ def schema_version(cur: Cursor, d: Dialect) -> int:
 
 ACCOUNT_SQL: Final = (
     "SELECT opted_out, since_ms, manner, jurisdiction, version FROM optout_subjects "
-    "WHERE subject_kind = 'account' AND subject_id = ?"
+    "WHERE subject_kind = 'account' AND subject_id = ? AND version > 0"
 )
 LINKED_SQL: Final = (
     "SELECT s.subject_id, s.since_ms, s.manner, s.jurisdiction, s.version "
@@ -228,8 +228,11 @@ def apply_changes(
 ) -> list[Outcome]:
     if ctx.chain_key is not None:
         lock_chain(cur, d)
+    batch = list(changes)
+    if d.for_update:
+        _lock_subjects(cur, d, batch, ctx)
     outcomes: list[Outcome] = []
-    for change in changes:
+    for change in batch:
         if _event_exists(cur, d, change.event_id):
             outcomes.append(Outcome(change.event_id, changed=False, recorded=False))
         elif isinstance(change, Choice):
@@ -239,6 +242,39 @@ def apply_changes(
         else:
             outcomes.append(_apply_forget(cur, d, change, ctx))
     return outcomes
+
+
+def _lock_subjects(cur: Cursor, d: Dialect, batch: Sequence[Change], ctx: WriteContext) -> None:
+    """PostgreSQL: lock every subject row the batch touches before deciding anything.
+
+    Concurrent decisions on one subject are then serialised in the order of the log (a
+    decision that changes nothing would otherwise read past an uncommitted change), and
+    locks taken in one sorted order by every writer cannot deadlock. A missing row is made
+    first with version 0, "never changed", which reads ignore. SQLite needs none of this:
+    its writer holds the database's write lock for the whole transaction.
+    """
+    keys: set[tuple[str, str]] = set()
+    for change in batch:
+        if isinstance(change, Choice):
+            keys.add((str(change.subject.kind), change.subject.id))
+        elif isinstance(change, Link):
+            keys.update({("account", change.account_id), ("browser", change.browser_id)})
+        else:
+            keys.add(("account", change.account_id))
+    for kind, sid in sorted(keys):
+        expires = ctx.now_ms + ctx.browser_ttl_ms if kind == "browser" else None
+        cur.execute(
+            d.sql("INSERT INTO optout_subjects (opted_out, since_ms, manner, jurisdiction, "
+                  "updated_ms, expires_ms, version, subject_kind, subject_id) "
+                  "VALUES (?, ?, '', NULL, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING"),
+            (False, ctx.now_ms, ctx.now_ms, expires, kind, sid),
+        )
+        cur.execute(
+            d.sql("SELECT version FROM optout_subjects WHERE subject_kind = ? "
+                  f"AND subject_id = ?{d.for_update}"),
+            (kind, sid),
+        )
+        cur.fetchone()
 
 
 def _event_exists(cur: Cursor, d: Dialect, event_id: str) -> bool:
@@ -328,10 +364,15 @@ def _apply_link(cur: Cursor, d: Dialect, link: Link, ctx: WriteContext) -> Outco
 
 def _apply_forget(cur: Cursor, d: Dialect, forget: Forget, ctx: WriteContext) -> Outcome:
     cur.execute(
-        d.sql("DELETE FROM optout_subjects WHERE subject_kind = 'account' AND subject_id = ?"),
+        d.sql("DELETE FROM optout_subjects WHERE subject_kind = 'account' AND subject_id = ? "
+              "AND version > 0"),
         (forget.account_id,),
     )
     changed = cur.rowcount > 0
+    cur.execute(
+        d.sql("DELETE FROM optout_subjects WHERE subject_kind = 'account' AND subject_id = ?"),
+        (forget.account_id,),
+    )
     cur.execute(d.sql("DELETE FROM optout_links WHERE account_id = ?"), (forget.account_id,))
     _insert_event(
         cur, d, ctx, forget.event_id, Subject.account(forget.account_id), str(Nature.DELETE),
