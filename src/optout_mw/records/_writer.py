@@ -48,9 +48,11 @@ class Ack:
     change stays queued and is still written when the store comes back).
     """
 
-    __slots__ = ("_done", "outcome", "reason", "state")
+    __slots__ = ("_done", "event_id", "outcome", "reason", "state")
 
-    def __init__(self) -> None:
+    def __init__(self, event_id: str) -> None:
+        #: The event's id, known at once (a reference the page may show).
+        self.event_id = event_id
         self._done = threading.Event()
         self.state = AckState.PENDING
         self.outcome: Outcome | None = None
@@ -152,7 +154,7 @@ class Writer:
 
     def submit(self, change: Change) -> Ack:
         """Queue ``change``; never blocks. A full queue settles the ack as failed."""
-        ack = Ack()
+        ack = Ack(change.event_id)
         if self._deadline is not None:
             ack._settle(AckState.FAILED, reason="the records writer is shut down")
             self.counts.refused += 1
@@ -200,15 +202,13 @@ class Writer:
 
     def _run(self) -> None:
         batch: list[tuple[Change, Ack]] = []
-        stopping = False
         while True:
             if not batch:
-                if stopping and self._queue.empty():
-                    return
+                if self._deadline is not None and self._queue.empty():
+                    return  # closing, and everything queued was handled
                 item = self._queue.get()
                 if item is _STOP:
-                    stopping = True
-                    continue
+                    continue  # only wakes the thread: the check above decides
                 assert isinstance(item, tuple)
                 batch.append(item)
             while len(batch) < self._settings.batch_size:
@@ -216,11 +216,8 @@ class Writer:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
-                    stopping = True
-                    break
-                assert isinstance(item, tuple)
-                batch.append(item)
+                if isinstance(item, tuple):
+                    batch.append(item)
             if self._write(batch):
                 batch = []
             elif self._expired():
