@@ -256,3 +256,46 @@ def opt_out_worker(url: str, account_id: str, browser_id: str) -> None:
         return
     print(f"ACK {ack.outcome.event_id}", flush=True)
     sys.stdin.readline()  # hold until the test kills this process
+
+
+@pytest.fixture
+def pgbouncer_url(pg_url: str) -> Iterator[str]:
+    """``pg_url`` reached through pgbouncer in transaction pooling mode."""
+    exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.isfile(exe):
+        no_postgres("pgbouncer is not installed (Debian's pgbouncer package)")
+    server = pg_url.rsplit("/", 1)[0].rsplit(":", 1)[1]
+    database = pg_url.rsplit("/", 1)[1]
+    directory = Path(tempfile.mkdtemp(prefix="optout-pgbouncer-"))
+    port = _free_port()
+    (directory / "users.txt").write_text('"optout" ""\n')
+    (directory / "pgbouncer.ini").write_text(
+        f"[databases]\n{database} = host=127.0.0.1 port={server} dbname={database}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {directory}/users.txt\n"
+        # Two server connections for many clients: transactions hop between them.
+        "pool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 100\n"
+        f"logfile = {directory}/pgbouncer.log\n"
+    )
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # pgbouncer refuses to run as root
+        for path in (directory, *directory.iterdir()):
+            shutil.chown(path, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    process = subprocess.Popen([*as_user, exe, str(directory / "pgbouncer.ini")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("pgbouncer did not start")
+            time.sleep(0.05)
+        yield f"postgresql://optout@127.0.0.1:{port}/{database}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+import warnings
 from collections import defaultdict
 
 from optout_mw.records import Records, RecordsSettings
@@ -73,3 +75,22 @@ def test_ten_thousand_choices_from_32_clients_in_two_processes(store_url: str) -
     subjects = execute(store_url, "SELECT subject_id, opted_out, version FROM optout_subjects")
     assert {r[0]: (bool(r[1]), int(r[2])) for r in subjects} == {
         k: v for k, v in expected.items() if v[1] > 0}
+
+
+def test_a_forked_worker_writes_through_its_own_writer(tmp_path: object) -> None:
+    records = Records(RecordsSettings(url=f"sqlite://{tmp_path}/records.db"))
+    records.store.migrate()
+    # The parent's writer thread is running when the server forks its workers.
+    assert records.record_choice(opted_out=True, requested_at=time.time(),
+                                 browser_id="parent").wait(5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, on purpose
+        pid = os.fork()
+    if pid == 0:  # the worker: no inherited thread, so it must start one of its own
+        ok = records.record_choice(opted_out=True, requested_at=time.time(),
+                                   browser_id="child").wait(10)
+        os._exit(0 if ok and records.close() == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert records.close() == 0
+    assert sorted(e.subject_id for e in records.store.events()) == ["child", "parent"]

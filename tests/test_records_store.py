@@ -30,9 +30,9 @@ from optout_mw.records import (
     open_store,
 )
 from optout_mw.records._sql import stats
-from tests.records_harness import pg_url, store_url
+from tests.records_harness import pg_url, pgbouncer_url, store_url
 
-__all__ = ["pg_url", "store_url"]
+__all__ = ["pg_url", "pgbouncer_url", "store_url"]
 
 DAY = 86400.0
 KEY = "k" * 32
@@ -446,3 +446,19 @@ def test_links_are_written_in_order_with_the_choice(records: Records) -> None:
     assert [o.changed for o in outcomes] == [True, True]
     acct = records.store.read_account("acct")
     assert acct is not None and not acct.opted_out and acct.version == 2
+
+
+def test_postgres_behind_pgbouncer_in_transaction_mode(pgbouncer_url: str) -> None:
+    assert open_store(settings(pgbouncer_url)).migrate() == (0, SCHEMA_VERSION)
+    r = Records(settings(pgbouncer_url, cache_ttl=0.0, tamper_evidence=True,
+                         tamper_key=KEY))
+    try:
+        acks = [r.record_choice(opted_out=i % 2 == 0, requested_at=time.time(),
+                                account_id=f"a{i % 3}") for i in range(40)]
+        assert all(ack.wait(10) for ack in acks)
+        for i in range(20):  # past psycopg's threshold for preparing a statement
+            assert r.standing(account_id=f"a{i % 3}") is not None
+        assert len(list(r.store.events())) == 40
+        assert r.store.verify(KEY.encode()).ok
+    finally:
+        r.close()
