@@ -1,7 +1,7 @@
 """Records store: choices per second it sustains, and the request path's read cost.
 
 Run: ``PYTHONPATH=src .venv/bin/python bench/bench_records.py``. PostgreSQL rows need a server:
-``OPTOUT_BENCH_POSTGRES_URL`` (or ``OPTOUT_TEST_POSTGRES_URL``, which ``.ci/run`` exports);
+``RECORDS_BENCH_POSTGRES_URL`` (or ``RECORDS_TEST_POSTGRES_URL``, which ``.ci/run`` exports);
 a fresh database is made in it and dropped.
 
 * Reads: a known account with a warm cache, and an anonymous visitor, against a plain
@@ -93,8 +93,8 @@ def choices_per_second(url: str) -> tuple[float, float, int]:
 
 @contextmanager
 def postgres_database() -> Iterator[str | None]:
-    server = os.environ.get("OPTOUT_BENCH_POSTGRES_URL") or os.environ.get(
-        "OPTOUT_TEST_POSTGRES_URL")
+    server = os.environ.get("RECORDS_BENCH_POSTGRES_URL") or os.environ.get(
+        "RECORDS_TEST_POSTGRES_URL")
     if not server:
         yield None
         return
@@ -126,7 +126,7 @@ def main() -> None:
             print(row(f"{name}: form posts waiting for the commit", f"{waited:,.0f}"))
             print(row(f"{name}: burst flushed in {batches} batches", f"{burst:,.0f}"))
         if pg is None:
-            print("  PostgreSQL: skipped (set OPTOUT_BENCH_POSTGRES_URL to a server)")
+            print("  PostgreSQL: skipped (set RECORDS_BENCH_POSTGRES_URL to a server)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Real databases for the records tests: SQLite files and PostgreSQL clusters.
 
-``.ci/run`` starts one PostgreSQL cluster and exports ``OPTOUT_TEST_POSTGRES_URL`` (and
-``OPTOUT_TEST_PG_BIN``); each test gets a fresh database in it. Tests that kill the server
+``.ci/run`` starts one PostgreSQL cluster and exports ``RECORDS_TEST_POSTGRES_URL`` (and
+``RECORDS_TEST_PG_BIN``); each test gets a fresh database in it. Tests that kill the server
 start a cluster of their own with the same binaries. Without a server the PostgreSQL
 tests skip and say why; under ``CI`` they fail instead.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-URL_ENV = "OPTOUT_TEST_POSTGRES_URL"
+URL_ENV = "RECORDS_TEST_POSTGRES_URL"
 
 
 def no_postgres(reason: str) -> None:
@@ -40,7 +40,7 @@ def no_postgres(reason: str) -> None:
 
 
 def pg_bin() -> str | None:
-    given = os.environ.get("OPTOUT_TEST_PG_BIN")
+    given = os.environ.get("RECORDS_TEST_PG_BIN")
     if given and os.path.isfile(os.path.join(given, "initdb")):
         return given
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -78,21 +78,33 @@ class Cluster:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w",
-                  "-t", "60", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+        for attempt in range(5):
+            try:
+                self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
+                          "-w", "-t", "60", "-o",
+                          f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    log = (self.dir / "log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
+                time.sleep(1.0)
 
     def postmaster_pid(self) -> int:
         return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
 
     def kill9(self) -> None:
-        """``kill -9`` the postmaster, then wait until its backends are gone too."""
+        """``kill -9`` the server: the postmaster first, then every process it had started
+        (as an out-of-memory killer or a lost container would), and wait until all are gone
+        so that the restart finds no shared memory still attached."""
         pid = self.postmaster_pid()
         children = _children(pid)
-        os.kill(pid, signal.SIGKILL)
+        for victim in [pid, *children]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        for child in [pid, *children]:
-            while _alive(child) and time.monotonic() < deadline:
+        for victim in [pid, *children]:
+            while _alive(victim) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def stop(self) -> None:

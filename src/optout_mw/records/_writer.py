@@ -146,6 +146,8 @@ class Writer:
         self._deadline: float | None = None
         self._wake = threading.Event()
         self._loud = _Loud()
+        # A generator of its own: the global one's state belongs to the application.
+        self._random = random.Random()
         self.counts = WriterCounts()
 
     @property
@@ -269,7 +271,7 @@ class Writer:
     def _backoff(self, attempt: int) -> None:
         s = self._settings
         delay = min(s.retry_max, s.retry_base * (2 ** min(attempt, 30)))
-        delay *= 0.5 + random.random() / 2  # jitter: processes do not retry in step
+        delay *= 0.5 + self._random.random() / 2  # jitter: processes do not retry in step
         if self._deadline is not None:
             delay = max(0.0, min(delay, self._deadline - time.monotonic()))
         self._wake.clear()  # close() sets it to cut a long wait short, once
