@@ -46,6 +46,7 @@ from .config import (
 from .engine import Engine
 from .errors import ConfigError
 from .gpp import decode_any
+from .records.cli import add_records_command
 from .rewrite import HTMLRewriter
 from .signals import Verdict, parse_us_privacy, us_privacy_fields
 
@@ -571,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--config", metavar="FILE", help="serve with this configuration instead")
     demo.set_defaults(handler=_cmd_demo)
+    add_records_command(commands)
     return parser
 
 
