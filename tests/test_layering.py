@@ -19,6 +19,10 @@ FLOORS: dict[str, int] = {
     # leaves: no optout_mw import above them
     "_types": 0, "_cache": 0, "errors": 0, "headers": 0, "urls": 0, "signals": 0,
     "cookies": 0, "gpp": 0, "rules": 0, "presets": 0,
+    # leaves that later floors wire in: consent tools' cookies, Consent Mode, the law and the
+    # visitor's location, tracker cookie lists and their purge, the records store
+    "cmp": 0, "consent_mode": 0, "jurisdiction": 0, "tracker_cookies": 0, "cookie_purge": 0,
+    "records": 0,
     # the configuration
     "config": 1,
     # the request and its decision
