@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -52,3 +53,35 @@ def test_a_config_and_an_engine_source_are_accepted(adapter: type[Any], app: Any
             raise AssertionError("only called per request")
 
     adapter(app, config=Source())
+
+
+@pytest.mark.parametrize(("adapter", "app"), ADAPTERS, ids=["asgi", "wsgi"])
+def test_a_config_that_enforces_nothing_is_said_loudly_at_start_up(
+    adapter: type[Any], app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="optout_mw"):
+        adapter(app, config=development_config())  # no presets, no rules
+    (record,) = [r for r in caplog.records if getattr(r, "optout_config_warning", None)]
+    assert record.levelno == logging.WARNING
+    assert "no rules are enabled: opted-out visitors' pages are not changed" in (
+        record.getMessage()
+    )
+
+
+@pytest.mark.parametrize(("adapter", "app"), ADAPTERS, ids=["asgi", "wsgi"])
+def test_a_page_that_cannot_save_is_said_at_start_up(
+    adapter: type[Any], app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = development_config(presets=["all"], read_site_cookie=False)
+    with caplog.at_level(logging.WARNING, logger="optout_mw"):
+        adapter(app, config=config)
+    messages = [r.getMessage() for r in caplog.records
+                if getattr(r, "optout_config_warning", None)]
+    assert len(messages) == 1
+    assert "the opt-out page cannot record a choice" in messages[0]
+
+
+def test_a_working_config_warns_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="optout_mw"):
+        OptOutWSGIMiddleware(wsgi_app, config=development_config(presets=["all"]))
+    assert not [r for r in caplog.records if getattr(r, "optout_config_warning", None)]

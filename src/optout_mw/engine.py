@@ -72,6 +72,10 @@ class Engine:
         self._transforms = bool(self.ruleset) or (config.inject_stubs and self.enforce)
         if self._transforms and not self.off:
             warm_up()  # at start-up rather than on the first opted-out visitor's page
+        for warning in config.warnings():
+            # Valid but almost certainly not meant (no rules at all, a page that cannot
+            # record a choice): said loudly at start-up and on every reload.
+            logger.warning("optout_mw: %s", warning, extra={"optout_config_warning": warning})
 
     def learn_content_type(self, value: str | bytes) -> bool:
         """Whether a ``Content-Type`` value is HTML, remembered in :attr:`html_types`."""
