@@ -11,11 +11,21 @@ drops an entry another thread was adding.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+class _Missing(enum.Enum):
+    MISSING = enum.auto()
+
+
+#: ``cache.get(key, MISSING)`` tells a missing entry from a remembered ``None``.
+MISSING: Final = _Missing.MISSING
+Missing = Literal[_Missing.MISSING]
 
 
 class BoundedCache(Generic[K, V]):

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from ._cache import BoundedCache
+
 #: Salt separating the choice cookie's signatures from any other use of the same secret.
 CHOICE_SALT = "optout_mw.choice"
 
@@ -122,7 +124,9 @@ class ChoiceCookieCodec:
         self.max_age = max_age
         # Verification does not depend on the clock, so its result can be reused for the
         # many requests of one page load; the expiry check runs every time.
-        self._verified: dict[str, tuple[StoredChoice | None, ChoiceStatus]] = {}
+        self._verified: BoundedCache[str, tuple[StoredChoice | None, ChoiceStatus]] = (
+            BoundedCache(1024)
+        )
 
     def dumps(self, choice: StoredChoice) -> str:
         payload = {"c": "out" if choice.opted_out else "in", "t": int(choice.made_at)}
@@ -134,9 +138,7 @@ class ChoiceCookieCodec:
         if cached is None:
             cached = self._verify(value)
             if len(value) <= 4096:  # junk that is never valid is not worth remembering
-                if len(self._verified) >= 1024:
-                    self._verified.clear()
-                self._verified[value] = cached
+                self._verified.put(value, cached)
         choice, status = cached
         if choice is not None and now - choice.signed_at > self.max_age:
             return None, ChoiceStatus.EXPIRED

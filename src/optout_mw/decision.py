@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from ._cache import BoundedCache
 from .config import Mode, OptOutConfig
 from .cookies import ChoiceCookieCodec, ChoiceStatus, CookieReader, StoredChoice
 from .gpp import GppOutcome, gpp_verdict
@@ -119,7 +120,9 @@ class Decider:
         self._gpc_only = _conclude([GPC_ON], None, config, 0.0)
         # A visitor's page load repeats one Cookie header across many requests, so the
         # decision for (GPC, Cookie header) is kept with the span of time it holds for.
-        self._cache: dict[tuple[Verdict | None, str | bytes], _Cached] = {}
+        self._cache: BoundedCache[tuple[Verdict | None, str | bytes], _Cached] = BoundedCache(
+            _CACHE_ENTRIES
+        )
 
     def for_request(
         self, gpc: str | None, cookie_header: str | bytes | None, now: float
@@ -168,9 +171,8 @@ class Decider:
         stored = self._read_cookies(cookies, signals, now) if cookies else None
         decision = _conclude(signals, stored, self.config, now)
         if len(header) <= _CACHEABLE_HEADER:
-            if len(self._cache) >= _CACHE_ENTRIES:
-                self._cache.clear()  # bounded memory; simple and thread-safe under the GIL
-            self._cache[key] = _Cached(header, decision, now, self._valid_until(decision, stored))
+            until = self._valid_until(decision, stored)
+            self._cache.put(key, _Cached(header, decision, now, until))
         return decision
 
     def _valid_until(self, decision: Decision, stored: StoredChoice | None) -> float:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from optout_mw._cache import MISSING, BoundedCache
 from optout_mw.errors import ConfigError
 from optout_mw.urls import URLParts, normalize_host, parse_url, resolve_url
 
@@ -287,13 +288,15 @@ class RuleSet:
         self._by_host = by_host
         self._max_labels = max((h.count(".") + 1 for h in by_host), default=0)
         self._markers = _compile_markers(self.rules)
-        self._url_cache: dict[tuple[str, str | None], Rule | None] = {}
-        self._base_cache: dict[str, URLParts | None] = {}
+        self._url_cache: BoundedCache[tuple[str, str | None], Rule | None] = BoundedCache(
+            _CACHE_MAX
+        )
+        self._base_cache: BoundedCache[str, URLParts | None] = BoundedCache(64)
         # Hosts named in inline text: the matching rule's index when no path matters for
         # that host (None for no rule), _NEEDS_PATH when a path restriction may apply.
-        self._host_cache: dict[str, int | None] = {}
+        self._host_cache: BoundedCache[str, int | None] = BoundedCache(_CACHE_MAX)
         # Inline texts (the same snippets come back in every response): rule index or None.
-        self._inline_cache: dict[str, int | None] = {}
+        self._inline_cache: BoundedCache[str, int | None] = BoundedCache(_INLINE_CACHE_MAX)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -312,18 +315,15 @@ class RuleSet:
         if not self._by_host:
             return None
         key = (url, base_url)
-        cache = self._url_cache
         try:
-            return cache[key]
-        except KeyError:
-            pass
+            found = self._url_cache.get(key, MISSING)
         except TypeError:  # unhashable garbage from a caller: not a URL
             return None
+        if found is not MISSING:
+            return found
         result = self._match_url(url, base_url)
         if len(url) <= _CACHEABLE_URL_LEN:
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()  # bounded; a page rarely repeats more than a few URLs
-            cache[key] = result
+            self._url_cache.put(key, result)
         return result
 
     def _match_url(self, url: str, base_url: str | None) -> Rule | None:
@@ -334,14 +334,10 @@ class RuleSet:
         return self.match_host(parts.host, parts.path)
 
     def _parse_base(self, base_url: str) -> URLParts | None:
-        try:
-            return self._base_cache[base_url]
-        except KeyError:
-            base = parse_url(base_url)
-            if len(self._base_cache) >= 64:
-                self._base_cache.clear()
-            self._base_cache[base_url] = base
-            return base
+        found = self._base_cache.get(base_url, MISSING)
+        if found is not MISSING:
+            return found
+        return self._base_cache.put(base_url, parse_url(base_url))
 
     def match_host(self, host: str, path: str = "/") -> Rule | None:
         """Match an already-normalised host (as :func:`optout_mw.urls.url_host` returns)."""
@@ -393,17 +389,12 @@ class RuleSet:
         cache = self._inline_cache
         cacheable = type(text) is str and len(text) <= _CACHEABLE_INLINE_LEN
         if cacheable:
-            try:
-                index = cache[text]
-            except KeyError:
-                pass
-            else:
-                return self.rules[index] if index is not None else None
+            known = cache.get(text, MISSING)
+            if known is not MISSING:
+                return self.rules[known] if known is not None else None
         index = self._match_inline(text)
         if cacheable:
-            if len(cache) >= _INLINE_CACHE_MAX:
-                cache.clear()
-            cache[text] = index
+            cache.put(text, index)
         return self.rules[index] if index is not None else None
 
     def _match_inline(self, text: str) -> int | None:
@@ -431,13 +422,10 @@ class RuleSet:
         cache = self._host_cache
         for host, paths in paths_by_host.items():
             # Most hosts match nothing whatever the path: decide that once per host.
-            try:
-                known = cache[host]
-            except KeyError:
-                known = _NEEDS_PATH if self._host_needs_path(host) else self._match_index(host, "/")
-                if len(cache) >= _CACHE_MAX:
-                    cache.clear()
-                cache[host] = known
+            known = cache.get(host, MISSING)
+            if known is MISSING:
+                known = cache.put(host, _NEEDS_PATH if self._host_needs_path(host)
+                                  else self._match_index(host, "/"))
             if known != _NEEDS_PATH:
                 if known is not None:
                     best = known if best is None else min(best, known)
