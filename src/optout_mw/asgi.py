@@ -12,7 +12,6 @@ from typing import Any
 
 from ._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from .decision import DECISION_KEY
-from .endpoints import EndpointRequest
 from .engine import Engine, MiddlewareBase
 from .metrics import Observer
 from .request import RequestView, pending_decision
@@ -259,32 +258,13 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
 async def _serve_endpoint(
     engine: Engine, view: ASGIRequest, receive: Receive, send: Send, observer: Observer
 ) -> None:
-    endpoints = engine.endpoints
-    method = view.method.upper()
     body, too_large = b"", False
-    if endpoints.wants_body(method, view.path):
+    if engine.endpoints.wants_body(view.method, view.path):
         read = await _read_body(receive, engine.config.max_form_bytes)
         if read is None:
             return
         body, too_large = read
-    joined: dict[str, str] = {}
-    for name, value in view.headers():
-        if name in joined:
-            joined[name] += ("; " if name == "cookie" else ", ") + value
-        else:
-            joined[name] = value
-    request = EndpointRequest(
-        method=method,
-        path=view.path,
-        query=view.query,
-        headers=joined,
-        body=body,
-        body_too_large=too_large,
-        scheme=view.scheme,
-    )
-    response = endpoints.handle(request, view.decision, view.now)
-    if response.event is not None:
-        observer.choice(response.event.kind)
+    response = engine.serve(view, body, too_large, observer)
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else response.body})
+    await send({"type": "http.response.body", "body": response.body})

@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 from ._cache import BoundedCache
 from .config import Mode, OptOutConfig, apply_operator_override
 from .decision import Decider, Decision
-from .endpoints import Endpoints
+from .endpoints import EndpointRequest, EndpointResponse, Endpoints
 from .metrics import Metrics, Observer, record_findings, record_report_summary
 from .request import RequestView
 from .response import BodyPipeline, ResponseEnforcer, ResponsePlan, SkipReason, is_html
@@ -94,6 +94,16 @@ class Engine:
         """Whether this request's HTML responses would be rewritten or reported (computes
         the decision)."""
         return self.wants_rewrite(view.decision, self.path_applies(view.path))
+
+    def serve(
+        self, view: RequestView, body: bytes, body_too_large: bool, observer: Observer
+    ) -> EndpointResponse:
+        """Answer a request to one of the endpoints (the adapters read the body first)."""
+        request = EndpointRequest.from_view(view, body, body_too_large)
+        response = self.endpoints.handle(request, view.decision, view.now)
+        if response.event is not None:
+            observer.choice(response.event.kind)
+        return response
 
     def path_applies(self, path: str) -> bool:
         if self.all_paths:

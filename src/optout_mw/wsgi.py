@@ -18,7 +18,6 @@ from typing import Any
 
 from ._types import OptExcInfo, StartResponse, Write, WSGIApp, WSGIEnviron
 from .decision import DECISION_KEY
-from .endpoints import EndpointRequest
 from .engine import Engine, MiddlewareBase
 from .metrics import Observer
 from .request import RequestView, pending_decision
@@ -277,15 +276,30 @@ class _Response:
         self._server_write = self._server_start(status, headers)
         return self._server_write
 
-    def _release(self, enforcer: ResponseEnforcer) -> None:
-        headers: _Headers | None = enforcer.take_start()
-        if headers is not None:
-            self._start_server(headers)
-
-    def _refusal_start(self) -> bytes:
-        """Starts the 502 and returns its body, the first time; then nothing."""
+    def _push(self, data: bytes, *, more: bool, whole: bool = False) -> bytes:
+        """The bytes to send for ``data`` (``more=False``: the body ends), starting a held
+        response at the server first. ``whole``: a first chunk of exactly the declared
+        length is the whole body, so it gets its new length and later bytes are dropped.
+        After a refusal: the 502's body once, then nothing."""
+        enforcer = self._enforcer
+        if self._refusal is None:
+            if enforcer is None:
+                return b"" if self._drop_rest else data
+            if whole and self._held_status is not None:
+                more = enforcer.declared_length != len(data)
+            out = enforcer.body(data, more)
+            if enforcer.refusal is None:
+                headers: _Headers | None = enforcer.take_start()
+                if headers is not None:
+                    self._start_server(headers)
+                if not more:
+                    self._enforcer = None
+                    self._drop_rest = True
+                return out
+            self._refusal = enforcer.refusal
+            self._enforcer = None
         refusal = self._refusal
-        if refusal is None or self._server_write is not None:
+        if self._server_write is not None:
             return b""
         self._held_status = None
         self._server_write = self._server_start(
@@ -296,22 +310,8 @@ class _Response:
     def write(self, data: bytes) -> None:
         if not self._started:
             raise AssertionError("write() called before start_response()")
-        if self._refusal is not None:
-            body = self._refusal_start()
-            if body and self._server_write is not None:
-                self._server_write(body)
-            return
-        enforcer = self._enforcer
-        out = enforcer.body(data, True) if enforcer is not None else data
-        if enforcer is not None:
-            if enforcer.refusal is not None:
-                self._refusal = enforcer.refusal
-                self.write(b"")
-                return
-            self._release(enforcer)
-        if self._server_write is None:  # pragma: no cover - a start is always in place here
-            raise AssertionError("write() before the response started")
-        if out:
+        out = self._push(data, more=True)
+        if out and self._server_write is not None:
             self._server_write(out)
 
     # -- the iterable ----------------------------------------------------------------
@@ -328,52 +328,17 @@ class _Response:
             chunk = next(self._iterator)
         except StopIteration:
             self._done = True
-            return self._finish()
+            if not self._started:
+                raise AssertionError(
+                    "the application returned without calling start_response()"
+                ) from None
+            out = self._push(b"", more=False)
+            if not out:
+                raise
+            return out
         if not self._started:
             raise AssertionError("the application returned a body before start_response()")
-        if self._refusal is not None:
-            return self._refusal_start()
-        enforcer = self._enforcer
-        if enforcer is None:
-            return b"" if self._drop_rest else chunk
-        if self._held_status is not None:
-            declared = enforcer.declared_length
-            more = declared is None or declared != len(chunk)
-            out = enforcer.body(chunk, more)
-            if enforcer.refusal is not None:
-                self._refusal = enforcer.refusal
-                self._enforcer = None
-                return self._refusal_start()
-            self._release(enforcer)
-            if not more:
-                self._enforcer = None
-                self._drop_rest = True
-            return out
-        return enforcer.body(chunk, True)
-
-    def _finish(self) -> bytes:
-        if not self._started:
-            raise AssertionError("the application returned without calling start_response()")
-        if self._refusal is not None:
-            body = self._refusal_start()
-            if not body:
-                raise StopIteration
-            return body
-        enforcer = self._enforcer
-        self._enforcer = None
-        if enforcer is None:
-            raise StopIteration
-        out = enforcer.body(b"", False)
-        if enforcer.refusal is not None:
-            self._refusal = enforcer.refusal
-            body = self._refusal_start()
-            if not body:
-                raise StopIteration
-            return body
-        self._release(enforcer)
-        if not out:
-            raise StopIteration
-        return out
+        return self._push(chunk, more=True, whole=True)
 
     def close(self) -> None:
         if self._closed:
@@ -391,26 +356,13 @@ def _serve_endpoint(
     start_response: StartResponse,
     observer: Observer,
 ) -> Iterable[bytes]:
-    endpoints = engine.endpoints
-    method = view.method
     body, too_large = b"", False
-    if endpoints.wants_body(method, view.path):
+    if engine.endpoints.wants_body(view.method, view.path):
         body, too_large = _read_body(environ, engine.config.max_form_bytes)
-    request = EndpointRequest(
-        method=method,
-        path=view.path,
-        query=view.query,
-        headers=dict(view.headers()),
-        body=body,
-        body_too_large=too_large,
-        scheme=view.scheme,
-    )
-    response = endpoints.handle(request, view.decision, view.now)
-    if response.event is not None:
-        observer.choice(response.event.kind)
+    response = engine.serve(view, body, too_large, observer)
     reason = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Unknown"
     start_response(f"{response.status} {reason}", list(response.headers))
-    return [] if method == "HEAD" else [response.body]
+    return [response.body]
 
 
 _STATUSES = {status.value for status in HTTPStatus}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from optout_mw.request import RequestView
+
 if TYPE_CHECKING:  # the event type is defined by the flows, which import this module
     from .choices import ChoiceEvent
 
@@ -43,6 +45,19 @@ class EndpointRequest:
     body_too_large: bool
     #: ``"http"`` or ``"https"``.
     scheme: str
+
+    @classmethod
+    def from_view(cls, view: RequestView, body: bytes, body_too_large: bool) -> EndpointRequest:
+        """The request as the adapters' view sees it, with the body they read."""
+        headers: dict[str, str] = {}
+        for name, value in view.headers():
+            if name in headers:
+                headers[name] += ("; " if name == "cookie" else ", ") + value
+            else:
+                headers[name] = value
+        return cls(method=view.method.upper(), path=view.path, query=view.query,
+                   headers=headers, body=body, body_too_large=body_too_large,
+                   scheme=view.scheme)
 
 
 @dataclass(slots=True)
