@@ -36,6 +36,7 @@ from typing import IO, Any, Final
 
 from . import __version__
 from .config import OptOutConfig, development_config
+from .csp_cli import add_csp_command
 from .errors import ConfigError
 
 __all__ = ["EXIT_FOUND", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main"]
@@ -562,6 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--config", metavar="FILE", help="serve with this configuration instead")
     demo.set_defaults(handler=_cmd_demo)
+    add_csp_command(commands)
     return parser
 
 
