@@ -207,23 +207,34 @@ VECTORS: tuple[Vector, ...] = (
 )
 
 
+def vector_scripts(vectors: Iterable[Vector]) -> list[str]:
+    """Each vector's code, to run in a script element of its own."""
+    return [
+        f"(function(N, U, H){{ var B = box(N); function D(v){{ done(N, v); }}\n{vector.js}\n"
+        f"__reached[N] = 1; }})({json.dumps(vector.name)}, {json.dumps(vector.url)}, "
+        f"{json.dumps(vector.host)});"
+        for vector in vectors
+    ]
+
+
 def page(vectors: Iterable[Vector], *, guard: str | None, nonce: str | None,
-         head: str = "") -> bytes:
-    """A page that runs each vector in a script element of its own, guard first."""
+         head: str = "", external: bool = False) -> bytes:
+    """A page that runs each vector in a script element of its own, guard first; with
+    ``external``, the page's code is in same-origin files instead of inline."""
     attr = f' nonce="{nonce}"' if nonce else ""
     parts = ["<!doctype html><html><head><meta charset=\"utf-8\">"]
     if guard is not None:
         parts.append(f"<script{attr}>{guard}</script>")
-    parts.append(f"<title>guard test</title>{head}<script{attr}>{_HELPERS}</script>")
+    parts.append(f"<title>guard test</title>{head}")
+    parts.append('<script src="/helpers.js"></script>' if external
+                 else f"<script{attr}>{_HELPERS}</script>")
     parts.append("</head><body><div id=\"boxes\"></div>")
-    for vector in vectors:
-        name = json.dumps(vector.name)
-        parts.append(
-            f"<script{attr}>(function(N, U, H){{ var B = box(N); "
-            f"function D(v){{ done(N, v); }}\n{vector.js}\n__reached[N] = 1; }})"
-            f"({name}, {json.dumps(vector.url)}, {json.dumps(vector.host)});</script>"
-        )
-    parts.append(f"<script{attr}>window.__later = 'ran';</script></body></html>")
+    for vector, code in zip(vectors, vector_scripts(vectors), strict=True):
+        parts.append(f'<script src="/vector.js?v={vector.name}"></script>' if external
+                     else f"<script{attr}>{code}</script>")
+    parts.append('<script src="/later.js"></script>' if external
+                 else f"<script{attr}>window.__later = 'ran';</script>")
+    parts.append("</body></html>")
     return "".join(parts).encode()
 
 
@@ -237,6 +248,8 @@ def opted_out_decision() -> Decision:
 class Site:
     """What the site serves and what reached its report endpoint."""
 
+    #: The vectors ``/page`` runs (``?v=NAME`` picks some).
+    vectors: tuple[Vector, ...] = VECTORS
     endpoint: ReportEndpoint = field(default_factory=lambda: ReportEndpoint(
         RULES, limiter=RateLimiter(burst=10_000, total_burst=10_000)))
     bodies: list[tuple[str, bytes]] = field(default_factory=list)
@@ -267,14 +280,22 @@ class Site:
             content_type, body = self.extra[path]
             start_response("200 OK", [("Content-Type", content_type)])
             return [body]
+        scripts = {"/helpers.js": _HELPERS, "/later.js": "window.__later = 'ran';"}
+        if path == "/vector.js":
+            name = parse_qs(environ.get("QUERY_STRING", "")).get("v", [""])[0]
+            scripts[path] = "".join(vector_scripts(v for v in self.vectors if v.name == name))
+        if path in scripts:
+            start_response("200 OK", [("Content-Type", "text/javascript")])
+            return [scripts[path].encode()]
         if path != "/page":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         query = parse_qs(environ.get("QUERY_STRING", ""))
         names = set(query.get("v", []))
-        vectors = [v for v in VECTORS if not names or v.name in names]
+        vectors = [v for v in self.vectors if not names or v.name in names]
         decision = opted_out_decision()
-        guard = GuardScript(RULES).text(decision) if query.get("guard") == ["1"] else None
+        guard_script = GuardScript(RULES)
+        guard = guard_script.text(decision) if query.get("guard") == ["1"] else None
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
         nonce = None
         csp = query.get("csp", ["off"])[0]
@@ -285,13 +306,15 @@ class Site:
                 img_hosts=(), report_group=query.get("group", [None])[0],
                 connect_hosts=("allowed.partner.example",),
             )
-            added = CspPolicy(settings).for_response(decision)
+            sources = [guard_script.source] if guard is not None and guard_script.source else []
+            added = CspPolicy(settings, inline_sources=sources).for_response(decision)
             assert added is not None
             headers.extend(added.headers)
             nonce = added.nonce
         head = "".join(query.get("head", []))
         start_response("200 OK", headers)
-        return [page(vectors, guard=guard, nonce=nonce, head=head)]
+        external = query.get("external") == ["1"]
+        return [page(vectors, guard=guard, nonce=nonce, head=head, external=external)]
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -24,7 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from optout_mw.reports import Kind, Layer, parse_body
 
 from .conftest import WAIT, Browser
-from .guard_site import BLOCKS, MISSES, REQUEST, VECTORS, Site, serve_site
+from .guard_site import BLOCKS, MISSES, REQUEST, RULES, VECTORS, Site, serve_site
 from .sink import Contact, TrackerSink
 
 
@@ -59,7 +59,7 @@ def run_page(page: Page, sink: TrackerSink, url: str) -> Run:
     results, reached, later, total = page.evaluate(
         "[__results, __reached, window.__later || null,"
         " window.__optoutGuard ? __optoutGuard.stats.total : null]")
-    return Run(results, reached, later, errors, sink.sync(timeout=WAIT), total)
+    return Run(results, reached, later, errors, sink.sync(), total)
 
 
 def assert_page_ran(run: Run) -> None:
@@ -160,8 +160,6 @@ def _reported_hosts(site: Site) -> set[str]:
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_vector_urls_are_the_rule_hosts(scheme: str) -> None:
     # Sanity of the table itself: every vector URL is a tracker by the page's rules.
-    from .guard_site import RULES
-
     for vector in VECTORS:
         rule = RULES.match_url(vector.url.replace(vector.scheme + "://", scheme + "://"))
         assert rule is not None and rule.name == "trk", vector.name
