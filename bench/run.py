@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline")
+MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline", "bench_guard")
 
 
 def main(argv: list[str]) -> None:

@@ -35,6 +35,9 @@
   var TAGS = {SCRIPT: 'src', IMG: 'src srcset', IFRAME: 'src', SOURCE: 'src srcset',
     LINK: 'href', EMBED: 'src', OBJECT: 'data'};
   var SEL = 'script,img,iframe,source,link,embed,object';
+  for (i in TAGS) {
+    TAGS[i] = TAGS[i].split(' ');
+  }
 
   // --- matching: RuleSet.match_url and match_inline, restated ---------------------------
   function unreserved(p) {
@@ -88,8 +91,22 @@
       return null;
     }
   }
+  // Shortcut: a URL (or markup) can only name a rule host if that host's name occurs in
+  // it, lowercased and without tabs and newlines (which the URL parser drops), unless a
+  // percent escape or a non-ASCII character (or, in markup, a character reference) could
+  // spell it otherwise, or the document's base is itself under a rule (relative URLs).
+  var hostNames = O.keys(hosts), base, baseRuled;
+  var NAMED = new RegExp(hostNames.join('|').replace(/[.$]/g, '\\$&') || '$^');
+  function named(s, hiding) {
+    if (base !== doc.baseURI) {
+      base = doc.baseURI;
+      x = parse(base);
+      baseRuled = !x || NAMED.test(x.hostname);
+    }
+    return baseRuled || hiding.test(s) || NAMED.test(s.toLowerCase().replace(/[\t\n\r]/g, ''));
+  }
   function match(u) {
-    var p = u == null ? null : parse(u);
+    var p = u == null || !named(String(u), /[%\u0080-\uffff]/) ? null : parse(u);
     return p ? byHost(p.hostname, p.pathname) : -1;
   }
   // Rule hosts named by URLs in script text: per host, its first path that matches.
@@ -213,7 +230,7 @@
   // An element about to be inserted or parsed: blocked if a fetching attribute or its inline
   // script text names a tracker. Returns 1 when blocked.
   function judge(el, vector) {
-    for (var list = (TAGS[el.tagName] || '').split(' '), k = 0, r, v; k < list.length; k++) {
+    for (var list = TAGS[el.tagName] || [], k = 0, r, v; k < list.length; k++) {
       v = getAttr.call(el, list[k]);
       if ((r = attrRule(list[k], v))) {
         hit(vector, r[1]);
@@ -243,7 +260,8 @@
   // Markup is parsed in an inert template; when nothing is blocked the page's own string
   // goes through untouched, otherwise the neutralised markup does.
   function clean(html, vector) {
-    if (typeof html !== 'string' || !/<(script|img|iframe|source|link|embed|object)/i.test(html)) {
+    if (typeof html !== 'string' || !/<(script|img|iframe|source|link|embed|object)/i.test(html) ||
+        !named(html, /<script|[&%\u0080-\uffff]/i)) {
       return html;
     }
     try {
@@ -314,7 +332,7 @@
   markup(Document.prototype, 'writeln', -1);
   // Fetching attributes, set as properties or with setAttribute(NS).
   function attribute(el, a, v, k) {
-    var r = (' ' + (TAGS[el.tagName] || '') + ' ').indexOf(' ' + a + ' ') >= 0 && attrRule(a, v);
+    var r = (TAGS[el.tagName] || []).indexOf(a) >= 0 && attrRule(a, v);
     if (r) {
       hit(k, r[1]);
       block(el, r[0], a, String(v));
@@ -331,9 +349,8 @@
     }, 1);
   }
   for (i in TAGS) {
-    x = TAGS[i].split(' ');
-    for (j = 0; j < x.length; j++) {
-      property(doc.createElement(i).constructor.prototype, x[j]);
+    for (j = 0; j < TAGS[i].length; j++) {
+      property(doc.createElement(i).constructor.prototype, TAGS[i][j]);
     }
   }
   patch(E, 'setAttribute', function (orig) {
