@@ -1,6 +1,6 @@
 """Node tools some tests run (installed outside the repo by ``.ci/run``; see its comments).
 
-``OPTOUT_GUARD_NPM_DIR`` names an npm prefix holding csp_evaluator, acorn, terser and
+``GUARD_NODE_TOOLS_DIR`` names an npm prefix holding csp_evaluator, acorn, terser and
 zone.js. Without node or that directory the tests that need them skip, saying why.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ENV = "OPTOUT_GUARD_NPM_DIR"
+ENV = "GUARD_NODE_TOOLS_DIR"
 
 
 def npm_dir() -> Path:

@@ -135,6 +135,10 @@ VECTORS: tuple[Vector, ...] = (
            csp=REQUEST, scheme="http"),
     Vector("insertAdjacentHTML", "B.insertAdjacentHTML('beforeend', '<img src=\"' + U + '\">');"
            " D();"),
+    Vector("setHTMLUnsafe", "var d = document.createElement('div'); "
+           "d.setHTMLUnsafe('<img src=\"' + U + '\">'); D();"),
+    Vector("createContextualFragment", "var r = document.createRange(); r.selectNode(B); "
+           "B.appendChild(r.createContextualFragment('<img src=\"' + U + '\">')); D();"),
     Vector("write", "document.write('<script src=\"' + U + '\"><\\/script>'); D();"),
     Vector("writeln", "document.writeln('<img src=\"' + U + '\">'); D();"),
     # Property setters.
