@@ -13,7 +13,10 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline", "bench_records")
+MODULES = (
+    "bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline", "bench_records",
+    "bench_guard",
+)
 
 
 def main(argv: list[str]) -> None:

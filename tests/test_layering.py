@@ -29,12 +29,13 @@ FLOORS: dict[str, int] = {
     "decision": 2, "request": 2,
     # what a response is made of
     "writeback": 3, "stubs": 3, "rewrite": 3, "response": 3, "metrics": 3,
+    "guard": 3, "csp": 3, "reports": 3,
     # the opt-out surface
     "endpoints": 4,
     # everything built once per configuration
     "engine": 5,
     # the adapters and the tools around them
-    "asgi": 6, "wsgi": 6, "reload": 6, "fastapi": 6, "cli": 6, "demo": 6,
+    "asgi": 6, "wsgi": 6, "reload": 6, "fastapi": 6, "cli": 6, "demo": 6, "csp_cli": 6,
     "__init__": 7, "__main__": 7,
 }
 

@@ -43,6 +43,7 @@ from .config import (
     load_config,
     redacted,
 )
+from .csp_cli import add_csp_command
 from .engine import Engine
 from .errors import ConfigError
 from .gpp import decode_any
@@ -573,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", metavar="FILE", help="serve with this configuration instead")
     demo.set_defaults(handler=_cmd_demo)
     add_records_command(commands)
+    add_csp_command(commands)
     return parser
 
 

@@ -15,6 +15,12 @@ counter                                labels
                                        (``enforce``, or ``report`` when only detected)
 ``optout_responses_skipped_total``     ``reason`` (see :class:`~optout_mw.response.SkipReason`)
 ``optout_choices_total``               ``kind`` (``opt_out``, ``opt_in``)
+``optout_reports_total``               ``outcome`` (``accepted``, ``malformed``,
+                                       ``too_large``, ``unsupported_type``,
+                                       ``rate_limited``, ``method_not_allowed``)
+``optout_runtime_blocked_total``       ``layer`` (``guard``, ``csp``), ``mode``
+                                       (``enforce``, ``report``), ``kind`` (``tracker``,
+                                       ``unknown``, ``other``), ``rule`` (for trackers)
 =====================================  ===================================================
 
 :class:`Counters` keeps them in memory and renders the Prometheus text format with no
@@ -54,6 +60,8 @@ SIGNALS: Final = "optout_signals_total"
 ELEMENTS: Final = "optout_elements_total"
 SKIPPED: Final = "optout_responses_skipped_total"
 CHOICES: Final = "optout_choices_total"
+REPORTS: Final = "optout_reports_total"
+RUNTIME_BLOCKED: Final = "optout_runtime_blocked_total"
 
 #: Help text of every counter optout-mw increments, for exposition.
 COUNTER_HELP: Final[Mapping[str, str]] = {
@@ -62,6 +70,9 @@ COUNTER_HELP: Final[Mapping[str, str]] = {
     ELEMENTS: "Tracker elements stripped or blocked (or, in report mode, found).",
     SKIPPED: "HTML responses passed through unchanged although a rewrite was due, by reason.",
     CHOICES: "Choices made on the opt-out page, by kind.",
+    REPORTS: "Bodies received by the report endpoint, by outcome.",
+    RUNTIME_BLOCKED: "Requests blocked in the browser (or, report-only, that would have been), "
+    "by layer, mode, kind and rule.",
 }
 
 #: Label names of every counter optout-mw increments (needed up front by prometheus_client).
@@ -71,6 +82,8 @@ COUNTER_LABELS: Final[Mapping[str, tuple[str, ...]]] = {
     ELEMENTS: ("action", "mode", "rule"),
     SKIPPED: ("reason",),
     CHOICES: ("kind",),
+    REPORTS: ("outcome",),
+    RUNTIME_BLOCKED: ("kind", "layer", "mode", "rule"),
 }
 
 
