@@ -197,3 +197,24 @@ def test_signal_free_iterable_returned_unchanged() -> None:
         return lambda data: None
 
     assert middleware(app)(make_environ(), start_response) is body
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html"])
+def test_a_server_whose_start_response_returns_none(content_type: str) -> None:
+    # PEP 3333 says start_response returns write(); hand-written servers and harnesses often
+    # return None. Nothing may depend on that value being truthy.
+    page = b"<p>a</p><script src='https://cdn.tracker.test/t.js'></script>"
+    starts: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [page]
+
+    def server_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        starts.append((status, headers))
+        return None
+
+    rules = (Rule(name="tracker", hosts=("tracker.test",)),)
+    body = b"".join(middleware(app, rules=rules)(make_environ(headers=GPC), server_start))
+    assert len(starts) == 1
+    assert body == (page if content_type == "text/plain" else b"<p>a</p>")

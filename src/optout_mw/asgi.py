@@ -95,7 +95,7 @@ class ASGIRequest(RequestView):
         if enforced is not None:
             return enforced(message)
         if message["type"] != "http.response.start" or passes_unchanged(
-            self._engine, self, message["status"], message.get("headers", ()), True
+            self._engine, self, message["status"] == 304, message.get("headers", ()), True
         ):
             return self._server_send(message)
         enforced = self._enforced = _Enforced(

@@ -43,7 +43,7 @@ class OptOutWSGIMiddleware(MiddlewareBase[WSGIApp]):
         environ[DECISION_KEY] = pending_decision(view)
         if observer.metrics is not None:
             observer.decision(view.decision)  # counters see every request
-        if view.path in engine.endpoint_paths:
+        if environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "") in engine.endpoint_paths:
             return _serve_endpoint(engine, view, environ, start_response, observer)
         if engine.off:
             return self.app(environ, start_response)
@@ -59,7 +59,7 @@ class WSGIRequest(RequestView):
     goes through a :class:`_Response`.
     """
 
-    __slots__ = ("_engine", "_environ", "_observer", "_response", "_server_start",
+    __slots__ = ("_engine", "_environ", "_observer", "_passed", "_response", "_server_start",
                  "_server_write")
 
     def __init__(
@@ -80,7 +80,8 @@ class WSGIRequest(RequestView):
         self._engine = engine
         self._observer = observer
         self._server_start = server_start
-        #: The server's write() after a start that passed unchanged.
+        #: A start went to the server unchanged (and the server's write() it returned).
+        self._passed = False
         self._server_write: Write | None = None
         self._response: _Response | None = None
 
@@ -89,15 +90,16 @@ class WSGIRequest(RequestView):
     ) -> Write:
         response = self._response
         if response is None:
-            if exc_info is None and self._server_write is None and passes_unchanged(
-                self._engine, self, _status_code(status), headers, False
+            if exc_info is None and not self._passed and passes_unchanged(
+                self._engine, self, status.startswith("304"), headers, False
             ):
+                self._passed = True
                 write = self._server_write = self._server_start(status, headers)
                 return write
             response = self._response = _Response(
                 self._engine, self, self._observer, self._server_start
             )
-            if self._server_write is not None:
+            if self._passed:
                 # A replacement (exc_info) after a start that went to the server as it was.
                 response.adopt(self._server_write)
         return response.start_response(status, headers, exc_info)
@@ -107,7 +109,7 @@ class WSGIRequest(RequestView):
         change, else a :class:`_Response` around it."""
         response = self._response
         if response is None:
-            if self._server_write is not None:
+            if self._passed:
                 return result  # started before returning, and passed unchanged
             # Not started yet (a generator application): judged when it starts.
             response = self._response = _Response(
@@ -182,6 +184,7 @@ class _Response:
         "_observer",
         "_refusal",
         "_server_start",
+        "_server_started",
         "_server_write",
         "_started",
         "_view",
@@ -195,6 +198,8 @@ class _Response:
         self._observer = observer
         self._server_start = start_response
         self._server_write: Write | None = None
+        #: The server's start_response was called (it may return None: never rely on it).
+        self._server_started = False
         #: The enforcer while the body goes through it (rewritten, reported or held).
         self._enforcer: ResponseEnforcer | None = None
         self._held_status: str | None = None
@@ -214,10 +219,11 @@ class _Response:
         self._app_iter = result
         return self
 
-    def adopt(self, server_write: Write) -> None:
+    def adopt(self, server_write: Write | None) -> None:
         """Take over a response whose start already went to the server unchanged."""
         self._started = True
         self._server_write = server_write
+        self._server_started = True
 
     # -- start_response / write --------------------------------------------------------
 
@@ -241,7 +247,7 @@ class _Response:
         start = enforcer.restart(_status_code(status), headers)
         self._enforcer = None
         self._refusal = None
-        if self._server_write is None:
+        if not self._server_started:
             return self._apply(status, headers, enforcer, start)
         # Headers already went to the server: it raises if they reached the client, or
         # replaces them.
@@ -250,6 +256,7 @@ class _Response:
             new_headers = enforcer.take_start()
         if enforcer.rewrites:
             self._enforcer = enforcer
+        self._server_started = True
         self._server_write = self._server_start(status, new_headers, exc_info)
         return self.write
 
@@ -265,6 +272,7 @@ class _Response:
             return self.write
         if enforcer.rewrites:
             self._enforcer = enforcer  # report mode: the body is read, never changed
+        self._server_started = True
         self._server_write = self._server_start(
             status, headers if start.headers is None else start.headers
         )
@@ -273,6 +281,7 @@ class _Response:
     def _start_server(self, headers: _Headers) -> Write:
         assert self._held_status is not None
         status, self._held_status = self._held_status, None
+        self._server_started = True
         self._server_write = self._server_start(status, headers)
         return self._server_write
 
@@ -299,9 +308,10 @@ class _Response:
             self._refusal = enforcer.refusal
             self._enforcer = None
         refusal = self._refusal
-        if self._server_write is not None:
+        if self._server_started:
             return b""
         self._held_status = None
+        self._server_started = True
         self._server_write = self._server_start(
             f"{refusal.status} Bad Gateway", list(refusal.headers)
         )

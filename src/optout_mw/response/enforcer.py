@@ -118,7 +118,7 @@ class ResponseEnforcer:
         return self._judge(status, headers)
 
     def _judge(self, status: int, headers: Sequence[tuple[Any, Any]]) -> Start:
-        if passes_unchanged(self._engine, self._view, status, headers, self._raw):
+        if passes_unchanged(self._engine, self._view, status == 304, headers, self._raw):
             return UNCHANGED
         content_type = _content_type(headers, self._raw)
         html = content_type is not None and self._engine.is_html(content_type)
@@ -250,13 +250,21 @@ class ResponseEnforcer:
 
 
 def passes_unchanged(
-    engine: Engine, view: RequestView, status: int, headers: Sequence[tuple[Any, Any]], raw: bool
+    engine: Engine,
+    view: RequestView,
+    not_modified: bool,
+    headers: Sequence[tuple[Any, Any]],
+    raw: bool,
 ) -> bool:
     """Whether a response passes with no change at all, decided without an enforcer: not a
     page (by its ``Content-Type``, judged once per value), not a ``304``, and the
     application did not read the decision. The usual response on most sites, so the
-    adapters ask this first and build an enforcer only when it says no."""
-    if status == 304 or (view.read_by_app and engine.vary):
+    adapters ask this first and build an enforcer only when it says no.
+
+    :param not_modified: the status is ``304`` (it revalidates a page that may have been
+        rewritten, and often carries no ``Content-Type``).
+    """
+    if not_modified or (view.read_by_app and engine.vary):
         return False
     name: Any = b"content-type" if raw else "content-type"
     for key, value in headers:
