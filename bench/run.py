@@ -1,6 +1,8 @@
 """Run every benchmark: ``.venv/bin/python bench/run.py [name ...]``.
 
-Each module prints ratios against a baseline measured in the same run.
+Each module prints ratios against a baseline measured in the same run (``linearity``:
+instruction counts under callgrind, skipped without valgrind). ``bench/run.py corpus``
+runs the corpus report alone.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-MODULES = ("bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline")
+MODULES = (
+    "bench_middleware",
+    "bench_gpp",
+    "bench_rewrite",
+    "bench_corpus",
+    "bench_pipeline",
+    "linearity",
+)
 
 
 def main(argv: list[str]) -> None:

@@ -13,6 +13,7 @@ from the corpus, and do not tune the rewriter against them.
 # ruff: noqa: E501 - markup templates stay one emitted line per source line
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from collections.abc import Callable, Iterable
@@ -1044,9 +1045,11 @@ KINDS: Final[dict[str, tuple[Callable[..., str], str]]] = {
 }
 
 
-def pages(size: int | None = None) -> list[Page]:
+def pages(size: int | None = None, cap: int | None = None) -> list[Page]:
+    """Every held-out page (``size`` overrides each page's natural size; ``cap`` limits it)."""
     out = []
     for name, (make, what) in KINDS.items():
-        text = make() if size is None else make(size)
+        natural = int(inspect.signature(make).parameters["size"].default)
+        text = make(min(size or natural, cap or natural))
         out.append(Page(name, what, text.encode("utf-8"), held_out=True))
     return out

@@ -12,6 +12,7 @@ not in the rule set.
 # ruff: noqa: E501 - markup templates stay one emitted line per source line
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from collections.abc import Callable
@@ -1161,11 +1162,12 @@ KINDS: Final[dict[str, tuple[Callable[..., str], str]]] = {
 }
 
 
-def pages(size: int | None = None, seed: int = 2025) -> list[Page]:
-    """Every corpus page (``size`` overrides each page's natural size)."""
+def pages(size: int | None = None, cap: int | None = None, seed: int = 2025) -> list[Page]:
+    """Every corpus page (``size`` overrides each page's natural size; ``cap`` limits it)."""
     out = []
     for k, (name, (make, what)) in enumerate(KINDS.items()):
         rng = random.Random(seed * 100 + k)
-        text = make(rng) if size is None else make(rng, size)
+        natural = int(inspect.signature(make).parameters["size"].default)
+        text = make(rng, min(size or natural, cap or natural))
         out.append(Page(name, what, text.encode("utf-8"), held_out=False))
     return out
