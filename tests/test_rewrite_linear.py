@@ -35,9 +35,10 @@ for _shape in SHAPES:
     FIRST_SIZE[(_shape, 0)] = 8 << 10
     FIRST_SIZE[(_shape, 4096)] = 16 << 10
     FIRST_SIZE[(_shape, 64)] = 4 << 10
-# The cheap shapes can afford larger inputs, where a slow growth shows more clearly.
+# The cheap shapes can afford larger inputs, where a slow growth shows more clearly (in
+# 4 KiB chunks the attribute value's cost only starts to grow past 64 KiB).
 for _chunk in linearity.CHUNKINGS:
-    FIRST_SIZE[("attr-gt", _chunk)] = 16 << 10
+    FIRST_SIZE[("attr-gt", _chunk)] = 16 << 10 if _chunk != 4096 else 64 << 10
     FIRST_SIZE[("long-tag", _chunk)] = 16 << 10
 # The costly ones per byte stay small.
 for _chunk in linearity.CHUNKINGS:
