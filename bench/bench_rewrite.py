@@ -7,7 +7,8 @@ Rows, for a ~80 KB page with a dozen vendor tags and a ~5 MB page, fed whole and
 
 * raw copy floor: collecting the chunks and joining them;
 * ``html.parser`` rewriter (``bench/htmlparser_rewriter.py``);
-* python-lolhtml with equivalent selectors and Python handlers (skipped if not installed);
+* python-lolhtml with equivalent selectors and Python handlers (``lolhtml_rewriter.py``,
+  skipped if not installed);
 * ours, as the middleware runs it when enforcing (``line_numbers=False``), and with line
   numbers counted (as in report mode).
 
@@ -18,15 +19,15 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, SupportsIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import best_times, row
 from htmlparser_rewriter import HTMLParserRewriter
+from lolhtml_rewriter import make_lolhtml
 from pages import VENDOR_RULES, chunked, large_page, typical_page
 
 from optout_mw.rewrite import HTMLRewriter
@@ -57,79 +58,6 @@ def run_htmlparser(chunks: list[bytes]) -> bytes:
     return b"".join(out)
 
 
-def make_lolhtml() -> Callable[[list[bytes]], bytes] | None:
-    try:
-        import lolhtml
-    except ImportError:
-        return None
-    rules = VENDOR_RULES
-    rels = {"preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet"}
-
-    def urls(value: str, srcset: bool) -> list[str]:
-        if not srcset:
-            return [value]
-        return [c.split()[0] for c in value.split(",") if c.strip()]
-
-    class Fetching:
-        """Remove elements whose fetching attributes point at a tracker."""
-
-        def __init__(self, attrs: tuple[tuple[str, bool], ...]) -> None:
-            self.attrs = attrs
-
-        def element(self, el: Any) -> None:
-            for name, srcset in self.attrs:
-                value = el.get_attribute(name)
-                if value is None:
-                    continue
-                for url in urls(value, srcset):
-                    if rules.match_url(url) is not None:
-                        el.remove()
-                        return
-
-    class Link(Fetching):
-        def element(self, el: Any) -> None:
-            if rels.intersection((el.get_attribute("rel") or "").lower().split()):
-                super().element(el)
-
-    class Inline:
-        """Buffer inline script / noscript text (it arrives in fragments) and judge it.
-
-        lol-html cannot take back text already streamed, so a match only removes the
-        last fragment; the work done per element is what we measure.
-        """
-
-        def __init__(self) -> None:
-            self.parts: list[str] = []
-
-        def text(self, chunk: Any) -> None:
-            self.parts.append(chunk.text)
-            if chunk.last_in_text_node:
-                text = "".join(self.parts)
-                self.parts = []
-                if rules.match_inline(text) is not None:
-                    chunk.remove()
-
-    def run(chunks: list[bytes]) -> bytes:
-        out: list[bytes] = []
-
-        def sink(data: bytes | bytearray | Iterable[SupportsIndex]) -> None:
-            out.append(bytes(data))
-
-        rw = lolhtml.HTMLRewriter(sink)
-        rw.on("script[src]", Fetching((("src", False),)))
-        rw.on("img, source", Fetching((("src", False), ("srcset", True))))
-        rw.on("iframe[src], embed[src]", Fetching((("src", False),)))
-        rw.on("object[data]", Fetching((("data", False),)))
-        rw.on("link[href]", Link((("href", False), ("imagesrcset", True))))
-        rw.on("script:not([src]), noscript", Inline())
-        for c in chunks:
-            rw.write(c)
-        rw.end()
-        return b"".join(out)
-
-    return run
-
-
 def peak_growth(chunks: list[bytes]) -> int:
     rw = HTMLRewriter(VENDOR_RULES)
     rw.feed(chunks[0])
@@ -149,7 +77,7 @@ def peak_growth(chunks: list[bytes]) -> int:
 def bench_page(title: str, doc: bytes, number: int, repeat: int) -> None:
     mb = len(doc) / 1e6
     print(f"\n{title}: {len(doc):,} bytes")
-    lol = make_lolhtml()
+    lol = make_lolhtml(VENDOR_RULES)
     for label, chunks in (("whole", [doc]), ("4 KiB chunks", chunked(doc, CHUNK))):
         print(f" {label}")
         funcs: dict[str, Callable[[], object]] = {

@@ -3,7 +3,9 @@
 Start tags are re-emitted from their source text (``get_starttag_text``), other tokens
 from what the parser reports; elements matched by the rules are dropped (for script,
 iframe, noscript and object, up to their end tag); inline scripts and noscript blocks are
-held until their end tag and judged with ``match_inline``. Bytes are decoded as latin-1 so
+held until their end tag and judged with ``match_inline`` (not JSON data blocks, which
+optout-mw does not judge either). The elements and attributes are those optout-mw judges
+(docs/rewriter.md, "What it acts on"). Bytes are decoded as latin-1 so
 that every byte maps to one character and back. Not byte-identical (end tags and some
 declarations are re-serialised), which only flatters the baseline.
 """
@@ -15,16 +17,31 @@ from html.parser import HTMLParser
 from optout_mw.rules import RuleSet
 
 _FETCH = {
-    "script": ("src",),
+    "script": ("src", "href", "xlink:href"),
     "img": ("src", "srcset"),
+    "image": ("src", "srcset", "href", "xlink:href"),
     "source": ("src", "srcset"),
     "iframe": ("src",),
+    "frame": ("src",),
     "embed": ("src",),
+    "track": ("src",),
+    "input": ("src",),
     "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
     "link": ("href", "imagesrcset"),
 }
-_CONTENT = {"script", "iframe", "object", "noscript"}
-_RELS = {"preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet"}
+_CONTENT = {"script", "iframe", "object", "noscript", "video", "audio"}
+_RELS = {
+    "preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet", "prerender",
+    "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon", "manifest",
+}
+_JSON_TYPES = {"application/json", "application/ld+json"}
+
+
+def _is_data_block(attrs: list[tuple[str, str | None]]) -> bool:
+    kind = next((v or "" for k, v in attrs if k == "type"), "").strip().lower()
+    return kind in _JSON_TYPES or kind.endswith("+json")
 
 
 def _urls(name: str, value: str) -> list[str]:
@@ -75,6 +92,8 @@ class HTMLParserRewriter(HTMLParser):
         values = {k: v or "" for k, v in reversed(attrs)}
         if tag == "link" and not _RELS.intersection(values.get("rel", "").lower().split()):
             return False
+        if tag == "input" and values.get("type", "").strip().lower() != "image":
+            return False
         for name in names:
             value = values.get(name)
             if value is None:
@@ -95,7 +114,9 @@ class HTMLParserRewriter(HTMLParser):
                 self._drop = tag
                 self._depth = 0
             return
-        if tag in ("script", "noscript") and not any(k == "src" for k, _ in attrs):
+        if tag in ("script", "noscript") and not any(k == "src" for k, _ in attrs) and not (
+            tag == "script" and _is_data_block(attrs)
+        ):
             self._held = []
             self._held_tag = text
             return

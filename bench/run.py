@@ -1,6 +1,8 @@
 """Run every benchmark: ``.venv/bin/python bench/run.py [name ...]``.
 
-Each module prints ratios against a baseline measured in the same run.
+Each module prints ratios against a baseline measured in the same run (``linearity``:
+instruction counts under callgrind, skipped without valgrind). ``bench/run.py corpus``
+runs the corpus report alone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 MODULES = (
-    "bench_middleware", "bench_gpp", "bench_rewrite", "bench_pipeline", "bench_records",
+    "bench_middleware",
+    "bench_gpp",
+    "bench_rewrite",
+    "bench_corpus",
+    "bench_pipeline",
+    "linearity",
+    "bench_records",
     "bench_guard",
 )
 
