@@ -141,6 +141,8 @@ def asgi_runner(
                 "headers": [*browser, *((k.encode(), fresh(v).encode()) for k, v in headers)],
                 "scheme": "http", "http_version": "1.1", "asgi": {"version": "3.0"},
                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+                # As uvicorn builds it: every request gets a copy of the lifespan state.
+                "state": {},
             }
             await app(scope, receive, send)
 

@@ -43,7 +43,11 @@ class OptOutASGIMiddleware(MiddlewareBase[ASGIApp]):
         # Starlette's request.state reads scope["state"]; servers hand each request its own
         # shallow copy of the lifespan state, so it is written in place, where middleware
         # outside this one also sees it.
-        scope.setdefault("state", {})["optout"] = pending
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = {"optout": pending}
+        else:
+            state["optout"] = pending
         observer = self._observer
         if observer.metrics is not None:
             observer.decision(view.decision)  # counters see every request
